@@ -1,0 +1,412 @@
+//! The machine's tuning, its builder, and the error a config that cannot
+//! work is refused with.
+
+use core::fmt;
+use core::time::Duration;
+
+use crate::time::nanos_of;
+
+/// Inbound silence before the first probe when none is configured.
+///
+/// Thirty seconds keeps the binding of most NAT boxes and stateful
+/// firewalls alive (many drop idle UDP flows after 30 s and idle TCP flows
+/// after a few minutes) while costing one small frame a minute at most.
+/// Linux TCP waits 7200 s by default, which is why most applications
+/// cannot rely on it.
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(30);
+
+/// How long one probe may wait for its reply when none is configured.
+///
+/// The same 20 s that gRPC allows a keepalive PING to be acknowledged. It is
+/// far above any healthy round trip, so a reply that misses it means the
+/// peer or the path is in trouble.
+pub const DEFAULT_REPLY_WINDOW: Duration = Duration::from_secs(20);
+
+/// Consecutive unanswered windows before the peer is declared dead when
+/// none is configured.
+///
+/// Three, like OpenSSH's `ServerAliveCountMax`: one lost probe or reply is
+/// normal on a lossy path, three in a row is not. Linux TCP uses nine,
+/// which with its 75 s interval takes over eleven minutes to notice.
+pub const DEFAULT_MAX_MISSES: u32 = 3;
+
+/// The default longest step between wake-ups while a window is open, as a
+/// fraction of the reply window: one quarter.
+///
+/// Each forward clock jump can cost a window at most `max_step + tolerance`
+/// of credited time, so a quarter (with the tolerance below) leaves at
+/// least 70 % of every window to a healthy reply whatever the clock does,
+/// for four wake-ups per window.
+pub const DEFAULT_MAX_STEP_DIVISOR: u32 = 4;
+
+/// The default lateness tolerance as a fraction of the reply window: one
+/// twentieth (1 s of the default 20 s window).
+///
+/// A timer that fires this much late is still ordinary scheduling delay; a
+/// later one is reported as a discontinuity. Together with the default
+/// step this keeps `max_step + tolerance` at 30 % of the window, below the
+/// half that the defaults promise.
+pub const DEFAULT_TOLERANCE_DIVISOR: u32 = 20;
+
+/// The longest total span a config may describe: 2^60 ns, about 36.5 years.
+///
+/// `idle + max_misses × reply_window`, the send obligation and the step
+/// limits must each fit in it. The bound lets the machine keep its
+/// credited clock in a `u64` of nanoseconds and rebase it long before it
+/// could overflow.
+pub const MAX_SPAN: Duration = Duration::from_nanos(1 << 60);
+
+/// Whether the machine probes the peer or waits for the peer's heartbeats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Send a probe after `idle` of inbound silence and expect a reply.
+    Active,
+    /// Send no probes: the peer is expected to send something at least
+    /// every `idle`; after that each reply window is a period of allowed
+    /// delay, and `max_misses` of them in a row make the peer dead.
+    Passive,
+}
+
+/// A validated configuration. Build one with [`Config::builder`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Config {
+    pub(crate) idle: u64,
+    pub(crate) window: u64,
+    pub(crate) max_step: u64,
+    pub(crate) tolerance: u64,
+    /// Zero when there is no send obligation.
+    pub(crate) send_every: u64,
+    pub(crate) max_misses: u32,
+    pub(crate) mode: Mode,
+}
+
+impl Config {
+    /// A builder holding the defaults.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// Inbound silence before the first probe (active mode), or the
+    /// longest expected gap between the peer's heartbeats (passive mode).
+    pub fn idle(&self) -> Duration {
+        Duration::from_nanos(self.idle)
+    }
+
+    /// How long each probe waits for its reply, in credited time.
+    pub fn reply_window(&self) -> Duration {
+        Duration::from_nanos(self.window)
+    }
+
+    /// Consecutive unanswered windows that make the peer dead.
+    pub fn max_misses(&self) -> u32 {
+        self.max_misses
+    }
+
+    /// The longest step between wake-ups while a window is open (and, in
+    /// passive mode, at all times): the most a clock jump can steal from a
+    /// window, minus the tolerance.
+    pub fn max_step(&self) -> Duration {
+        Duration::from_nanos(self.max_step)
+    }
+
+    /// How late a wake-up may be before it counts as a discontinuity.
+    pub fn tolerance(&self) -> Duration {
+        Duration::from_nanos(self.tolerance)
+    }
+
+    /// The obligation to send something at least this often, if any.
+    pub fn send_every(&self) -> Option<Duration> {
+        (self.send_every != 0).then(|| Duration::from_nanos(self.send_every))
+    }
+
+    /// Active or passive.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// `idle + max_misses × reply_window`: how long after the last inbound
+    /// traffic a dead peer is declared dead when the clock behaves and the
+    /// driver is on time.
+    pub fn detection_time(&self) -> Duration {
+        let windows = self.window.saturating_mul(u64::from(self.max_misses));
+        Duration::from_nanos(self.idle.saturating_add(windows))
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        ConfigBuilder::default()
+            .build()
+            .expect("the default builder values satisfy every rule")
+    }
+}
+
+/// Collects the tuning and checks it in [`ConfigBuilder::build`].
+///
+/// Unset step and tolerance follow the reply window (a quarter and a
+/// twentieth of it), so that shrinking the window alone never produces a
+/// config that is refused.
+#[derive(Clone, Copy, Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ConfigBuilder {
+    idle: Duration,
+    window: Duration,
+    max_misses: u32,
+    max_step: Option<Duration>,
+    tolerance: Option<Duration>,
+    send_every: Option<Duration>,
+    mode: Mode,
+}
+
+impl Default for ConfigBuilder {
+    fn default() -> Self {
+        ConfigBuilder {
+            idle: DEFAULT_IDLE,
+            window: DEFAULT_REPLY_WINDOW,
+            max_misses: DEFAULT_MAX_MISSES,
+            max_step: None,
+            tolerance: None,
+            send_every: None,
+            mode: Mode::Active,
+        }
+    }
+}
+
+impl ConfigBuilder {
+    /// Inbound silence before the first probe. Default [`DEFAULT_IDLE`].
+    pub fn idle(mut self, idle: Duration) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    /// How long each probe waits for its reply. Default
+    /// [`DEFAULT_REPLY_WINDOW`].
+    pub fn reply_window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Consecutive unanswered windows before the peer is dead. Default
+    /// [`DEFAULT_MAX_MISSES`].
+    pub fn max_misses(mut self, misses: u32) -> Self {
+        self.max_misses = misses;
+        self
+    }
+
+    /// Longest step between wake-ups while a window is open. Default: a
+    /// quarter of the reply window.
+    pub fn max_step(mut self, step: Duration) -> Self {
+        self.max_step = Some(step);
+        self
+    }
+
+    /// How late a wake-up may be before it is a discontinuity. Default: a
+    /// twentieth of the reply window.
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = Some(tolerance);
+        self
+    }
+
+    /// Send something at least this often, measured from the last send
+    /// (MQTT keep-alive, NAT bindings). Must be below `idle`. Off by
+    /// default.
+    pub fn send_every(mut self, every: Duration) -> Self {
+        self.send_every = Some(every);
+        self
+    }
+
+    /// Passive mode: no probes; the peer's heartbeats are expected at least
+    /// every `idle`, each reply window is allowed delay beyond that.
+    pub fn passive(mut self) -> Self {
+        self.mode = Mode::Passive;
+        self
+    }
+
+    /// Active mode, the default.
+    pub fn active(mut self) -> Self {
+        self.mode = Mode::Active;
+        self
+    }
+
+    /// Checks the tuning and returns a config the machine can run with.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let step = self
+            .max_step
+            .unwrap_or(self.window / DEFAULT_MAX_STEP_DIVISOR);
+        let tolerance = self
+            .tolerance
+            .unwrap_or(self.window / DEFAULT_TOLERANCE_DIVISOR);
+
+        for (field, value) in [
+            (Field::Idle, self.idle),
+            (Field::ReplyWindow, self.window),
+            (Field::MaxStep, step),
+            (Field::Tolerance, tolerance),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::Zero(field));
+            }
+            if value > MAX_SPAN {
+                return Err(ConfigError::TooLong(field));
+            }
+        }
+        if self.max_misses == 0 {
+            return Err(ConfigError::NoMisses);
+        }
+
+        let span = u128::from(self.max_misses) * self.window.as_nanos() + self.idle.as_nanos();
+        if span > MAX_SPAN.as_nanos() {
+            return Err(ConfigError::TooLong(Field::DetectionTime));
+        }
+        if step + tolerance >= self.window {
+            return Err(ConfigError::StepTooLong {
+                max_step: step,
+                tolerance,
+                reply_window: self.window,
+            });
+        }
+
+        let mut send_every = 0;
+        if let Some(every) = self.send_every {
+            if every.is_zero() {
+                return Err(ConfigError::Zero(Field::SendEvery));
+            }
+            if every >= self.idle {
+                return Err(ConfigError::SendNotBelowIdle {
+                    send_every: every,
+                    idle: self.idle,
+                });
+            }
+            send_every = nanos_of(every);
+        }
+
+        Ok(Config {
+            idle: nanos_of(self.idle),
+            window: nanos_of(self.window),
+            max_step: nanos_of(step),
+            tolerance: nanos_of(tolerance),
+            send_every,
+            max_misses: self.max_misses,
+            mode: self.mode,
+        })
+    }
+}
+
+/// A config field, named in [`ConfigError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Field {
+    /// [`ConfigBuilder::idle`].
+    Idle,
+    /// [`ConfigBuilder::reply_window`].
+    ReplyWindow,
+    /// [`ConfigBuilder::max_step`].
+    MaxStep,
+    /// [`ConfigBuilder::tolerance`].
+    Tolerance,
+    /// [`ConfigBuilder::send_every`].
+    SendEvery,
+    /// `idle + max_misses × reply_window`.
+    DetectionTime,
+}
+
+impl Field {
+    fn name(self) -> &'static str {
+        match self {
+            Field::Idle => "idle",
+            Field::ReplyWindow => "reply_window",
+            Field::MaxStep => "max_step",
+            Field::Tolerance => "tolerance",
+            Field::SendEvery => "send_every",
+            Field::DetectionTime => "idle + max_misses × reply_window",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a config was refused. Its `Display` says what to change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A duration that must be positive was zero.
+    Zero(Field),
+    /// A duration (or the detection time it adds up to) exceeds
+    /// [`MAX_SPAN`].
+    TooLong(Field),
+    /// `max_misses` was zero: the peer could never be declared dead.
+    NoMisses,
+    /// `max_step + tolerance` is not below the reply window, so a single
+    /// clock jump could consume a whole window.
+    StepTooLong {
+        /// The step in force (set, or derived from the window).
+        max_step: Duration,
+        /// The tolerance in force (set, or derived from the window).
+        tolerance: Duration,
+        /// The reply window.
+        reply_window: Duration,
+    },
+    /// The send obligation is not below `idle`, so the idle probe would
+    /// always fulfil it first.
+    SendNotBelowIdle {
+        /// The obligation.
+        send_every: Duration,
+        /// The idle time.
+        idle: Duration,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Zero(field) => {
+                write!(f, "{field} is zero: give it a positive duration")
+            }
+            ConfigError::TooLong(field) => write!(
+                f,
+                "{field} is longer than the {} s the machine supports: \
+                 shorten it",
+                MAX_SPAN.as_secs()
+            ),
+            ConfigError::NoMisses => f.write_str(
+                "max_misses is zero, so the peer could never be declared \
+                 dead: allow at least 1 unanswered window",
+            ),
+            ConfigError::StepTooLong {
+                max_step,
+                tolerance,
+                reply_window,
+            } => write!(
+                f,
+                "max_step ({max_step:?}) + tolerance ({tolerance:?}) must be \
+                 below reply_window ({reply_window:?}), or one clock jump \
+                 could use up a whole window: lower max_step or tolerance, \
+                 or widen reply_window"
+            ),
+            ConfigError::SendNotBelowIdle { send_every, idle } => write!(
+                f,
+                "send_every ({send_every:?}) must be below idle ({idle:?}): \
+                 shorten send_every, lengthen idle, or drop the obligation"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_keep_step_and_tolerance_within_half_a_window() {
+        let config = Config::default();
+
+        assert!(2 * (config.max_step + config.tolerance) <= config.window);
+        assert!(config.tolerance <= config.max_step);
+    }
+}

@@ -1,0 +1,117 @@
+//! A sans-IO liveness machine that clock jumps, stalls and host sleep
+//! cannot fool.
+//!
+//! The driver feeds [`Machine`] what happened (traffic from the peer, a
+//! reply to a probe, traffic sent, a timer wake-up, "the host resumed"),
+//! each with the current instant. The machine answers with [`Actions`]:
+//! send a probe, re-arm the single timer, the peer is dead (with
+//! [`Evidence`]), a clock discontinuity was seen. It never reads a clock,
+//! never does I/O, never allocates and never panics, and it builds without
+//! `std`.
+//!
+//! # The driving contract
+//!
+//! * **Time is only ever passed in**, as the first argument of every input
+//!   method. Any [`Instant`] works: `std::time::Instant`, [`Nanos`], or a
+//!   conversion from another clock (`tokio::time::Instant::into_std`).
+//! * **Inputs**: [`Machine::on_inbound`] for traffic from the peer (the
+//!   driver decides what counts), [`Machine::on_reply`] for a reply to a
+//!   probe, [`Machine::on_sent`] for traffic sent, [`Machine::on_timer`] when
+//!   the timer fires, [`Machine::on_resume`] when the host woke from sleep,
+//!   [`Machine::reset`] for a new connection. [`Machine::handle`] takes the
+//!   same as an [`Input`] value.
+//! * **Outputs**: each call returns [`Actions`]: at most one
+//!   [`Discontinuity`] to log, at most one probe, heartbeat or verdict, and
+//!   the new wake-up when it changed. Act on them in that order.
+//! * **One timer**: while the peer is not declared dead there is always
+//!   exactly one pending wake-up, [`Machine::next_wakeup`], with the
+//!   [`Reason`] it was chosen. Arm it after [`Machine::new`] and re-arm it
+//!   whenever an [`Actions::timer`] comes back. Inbound traffic does not move
+//!   it: the idle deadline is re-armed lazily when the timer fires.
+//! * **Input first**: when the timer and input are ready together (after a
+//!   stall), deliver the input before the timer. If the driver cannot, the
+//!   machine gives an expiring window one grace turn on a late call: it asks
+//!   to be woken again at once instead of declaring the peer dead, so the
+//!   input waiting behind the timer still wins.
+//! * **Sleep relative to now** where the runtime allows it: a timer that
+//!   sleeps to an absolute instant oversleeps by the size of any backward
+//!   clock step.
+//!
+//! # A driving loop
+//!
+//! ```no_run
+//! use std::time::{Duration, Instant};
+//! use keepalive::{Action, Config, Machine};
+//!
+//! # fn wait_for_input_until(_: Instant) -> Option<Vec<u8>> { None }
+//! # fn send_ping(_: u64) {}
+//! # fn parse_pong(_: &[u8]) -> Option<u64> { None }
+//! let config = Config::builder()
+//!     .idle(Duration::from_secs(30))
+//!     .reply_window(Duration::from_secs(10))
+//!     .build()
+//!     .expect("a config that can work");
+//! let mut machine = Machine::new(config, Instant::now());
+//! let mut wake = machine.next_wakeup().expect("a new machine is live").at;
+//!
+//! loop {
+//!     // Input that is ready is handled before the timer.
+//!     let actions = match wait_for_input_until(wake) {
+//!         Some(frame) => match parse_pong(&frame) {
+//!             Some(seq) => machine.on_reply(Instant::now(), seq),
+//!             None => machine.on_inbound(Instant::now()),
+//!         },
+//!         None => machine.on_timer(Instant::now()),
+//!     };
+//!     for action in actions {
+//!         match action {
+//!             Action::SendProbe(probe) => send_ping(probe.seq),
+//!             Action::ArmTimer(wakeup) => wake = wakeup.at,
+//!             Action::Dead(evidence) => {
+//!                 eprintln!("peer dead: {evidence:?}");
+//!                 return;
+//!             }
+//!             Action::Discontinuity(seen) => eprintln!("clock: {seen:?}"),
+//!             _ => {}
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! # The guarantee
+//!
+//! The machine keeps its own *credited* clock and every deadline lives on
+//! it. Each step of the driver's clock is credited, but never more than the
+//! pending wake-up plus the tolerance `E`, and a backward step credits
+//! nothing. While a reply window is open the machine wakes at least every
+//! `S` (`max_step`). So each forward jump, of any size, costs a window at
+//! most `S + E`: with replies arriving within `L` of each probe, a healthy
+//! peer is never declared dead while `L + J·(S + E)` stays below the reply
+//! window, `J` being the forward jumps inside one window. A dead peer is
+//! declared dead within `idle + max_misses × reply_window + 2E` of its last
+//! traffic when nothing jumps, plus `S + E` per backward step (plus the
+//! step itself when the driver sleeps to an absolute instant).
+//! `docs/guarantees.md` states the bounds in full.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+mod action;
+mod config;
+mod machine;
+mod time;
+
+#[cfg(feature = "std")]
+pub mod sim;
+
+pub use action::{
+    Action, Actions, ActionsIter, Discontinuity, DiscontinuityKind, Evidence, Input, Probe,
+    ProbeReason, Reason, Wakeup,
+};
+pub use config::{
+    Config, ConfigBuilder, ConfigError, Field, Mode, DEFAULT_IDLE, DEFAULT_MAX_MISSES,
+    DEFAULT_MAX_STEP_DIVISOR, DEFAULT_REPLY_WINDOW, DEFAULT_TOLERANCE_DIVISOR, MAX_SPAN,
+};
+pub use machine::Machine;
+pub use time::{Instant, Nanos};

@@ -1,0 +1,565 @@
+//! The liveness machine: the credited clock and the rules applied in it.
+
+use core::time::Duration;
+
+use crate::action::{
+    Action, Actions, Discontinuity, DiscontinuityKind, Evidence, Input, Probe, ProbeReason, Reason,
+    Wakeup,
+};
+use crate::config::{Config, Mode};
+use crate::time::{add_or_farthest, nanos_of, Instant};
+
+/// When the credited clock reaches this many nanoseconds (146 years) every
+/// credited value is shifted down, so that no sum ever overflows. Configs
+/// span at most 2^60 ns, so the shift never changes a comparison that
+/// matters (see [`Machine::rebase`]).
+const REBASE_AT: u64 = 1 << 62;
+
+/// Where the credited clock stands after a rebase.
+const REBASED_TO: u64 = 1 << 61;
+
+/// The liveness machine for one connection.
+///
+/// Feed it every input with the instant it happened at; act on the
+/// [`Actions`] each call returns; keep one timer armed at
+/// [`Machine::next_wakeup`]. See the crate documentation for the driving
+/// loop and the guarantees.
+///
+/// # Credited time
+///
+/// The machine keeps its own clock, credited time, and every deadline lives
+/// on it. Each input advances it by the step the driver's clock shows since
+/// the previous input, but never by more than the pending wake-up plus the
+/// tolerance, and not at all when the clock went backward. A forward jump
+/// of any size therefore costs a reply window at most
+/// `max_step + tolerance`.
+#[derive(Clone, Debug)]
+pub struct Machine<I> {
+    config: Config,
+
+    /// The instant of the latest input, whichever way the clock went.
+    last_now: I,
+    /// Credited nanoseconds since creation or the last reset.
+    credited: u64,
+    /// The pending wake-up in credited time; never below `credited`.
+    wake: u64,
+    reason: Reason,
+
+    last_inbound: u64,
+    last_send: u64,
+
+    /// A reply window (passive mode: a period of allowed delay) is open.
+    open: bool,
+    window_start: u64,
+    window_end: u64,
+    misses: u32,
+    grace_used: bool,
+    dead: bool,
+
+    /// Since the last inbound traffic, for the evidence.
+    probes_sent: u32,
+    discontinuities: u32,
+    shortest_window: u64,
+    longest_window: u64,
+
+    next_seq: u64,
+    /// The first sequence number issued since the last reset.
+    reset_seq: u64,
+}
+
+/// How the credit stage classified the step to the current input.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// Credited in full (it may still be early or spurious).
+    OnTime { observed: u64 },
+    /// Past the pending wake-up plus the tolerance; credit was clamped.
+    Late {
+        observed: u64,
+        by: u64,
+        credited: u64,
+    },
+    /// The clock went backward; nothing was credited.
+    Backward { by: u64 },
+}
+
+/// What the input said about the peer, for the rules stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Event {
+    /// Inbound traffic or an answer to an issued probe.
+    Heard,
+    Sent,
+    /// A timer, a reply nobody asked for, or anything else without news.
+    Nothing,
+    Resume(Option<Duration>),
+}
+
+impl<I: Instant> Machine<I> {
+    /// A machine for a connection that is open at `now`.
+    ///
+    /// Arm the timer at [`Machine::next_wakeup`] before waiting.
+    pub fn new(config: Config, now: I) -> Self {
+        let mut machine = Machine {
+            config,
+            last_now: now,
+            credited: 0,
+            wake: 0,
+            reason: Reason::Idle,
+            last_inbound: 0,
+            last_send: 0,
+            open: false,
+            window_start: 0,
+            window_end: 0,
+            misses: 0,
+            grace_used: false,
+            dead: false,
+            probes_sent: 0,
+            discontinuities: 0,
+            shortest_window: 0,
+            longest_window: 0,
+            next_seq: 0,
+            reset_seq: 0,
+        };
+        machine.schedule(false);
+        machine
+    }
+
+    /// Feeds one input. Equivalent to the `on_*` method of the same name.
+    pub fn handle(&mut self, now: I, input: Input) -> Actions<I> {
+        match input {
+            Input::Inbound => self.on_inbound(now),
+            Input::Reply { seq } => self.on_reply(now, seq),
+            Input::Sent => self.on_sent(now),
+            Input::Timer => self.on_timer(now),
+            Input::Resume { slept } => self.on_resume(now, slept),
+            Input::Reset => self.reset(now),
+        }
+    }
+
+    /// Traffic arrived from the peer.
+    ///
+    /// The hot path: with no window open and nothing due it only records
+    /// the instant and leaves the pending wake-up alone. The idle deadline
+    /// moves lazily, when the timer next fires.
+    pub fn on_inbound(&mut self, now: I) -> Actions<I> {
+        if self.dead {
+            return Actions::none();
+        }
+        let step = self.credit(now);
+        self.last_inbound = self.credited;
+
+        let quiet = !self.open && self.discontinuities == 0;
+        if quiet && self.credited < self.wake {
+            if let Step::OnTime { .. } = step {
+                return Actions::none();
+            }
+        }
+        self.settle(step, Event::Heard)
+    }
+
+    /// A reply to the probe numbered `seq` arrived.
+    ///
+    /// Any probe issued since the last reset counts, including one whose
+    /// window already expired: a late answer still proves the peer alive.
+    /// A number never issued is ignored apart from the time it carries.
+    pub fn on_reply(&mut self, now: I, seq: u64) -> Actions<I> {
+        if self.dead {
+            return Actions::none();
+        }
+        let issued = seq.wrapping_sub(self.reset_seq) < self.next_seq.wrapping_sub(self.reset_seq);
+        if issued {
+            return self.on_inbound(now);
+        }
+        let step = self.credit(now);
+        self.settle(step, Event::Nothing)
+    }
+
+    /// Traffic was sent to the peer. Also a hot path.
+    pub fn on_sent(&mut self, now: I) -> Actions<I> {
+        if self.dead {
+            return Actions::none();
+        }
+        let step = self.credit(now);
+        self.last_send = self.credited;
+
+        if self.credited < self.wake {
+            if let Step::OnTime { .. } = step {
+                return Actions::none();
+            }
+        }
+        self.settle(step, Event::Sent)
+    }
+
+    /// The timer fired. Early, late and spurious calls are all fine.
+    pub fn on_timer(&mut self, now: I) -> Actions<I> {
+        if self.dead {
+            return Actions::none();
+        }
+        let step = self.credit(now);
+        self.settle(step, Event::Nothing)
+    }
+
+    /// The host resumed from sleep; `slept` is how long, if known.
+    ///
+    /// A discontinuity: with no probe outstanding one goes out at once.
+    pub fn on_resume(&mut self, now: I, slept: Option<Duration>) -> Actions<I> {
+        if self.dead {
+            return Actions::none();
+        }
+        let step = self.credit(now);
+        self.settle(step, Event::Resume(slept))
+    }
+
+    /// A new connection replaces the old one at `now`: every bit of probe
+    /// state is cleared and a verdict is lifted. Sequence numbers keep
+    /// counting, so a stale reply from the old connection matches nothing.
+    pub fn reset(&mut self, now: I) -> Actions<I> {
+        let next_seq = self.next_seq;
+        *self = Machine::new(self.config, now);
+        self.next_seq = next_seq;
+        self.reset_seq = next_seq;
+
+        Actions {
+            timer: self.next_wakeup(),
+            ..Actions::none()
+        }
+    }
+
+    /// The single pending wake-up and why it was chosen, or `None` once
+    /// the peer is dead.
+    #[must_use]
+    pub fn next_wakeup(&self) -> Option<Wakeup<I>> {
+        if self.dead {
+            return None;
+        }
+        let wait = self.wake.saturating_sub(self.credited);
+        Some(Wakeup {
+            at: add_or_farthest(self.last_now, Duration::from_nanos(wait)),
+            reason: self.reason,
+        })
+    }
+
+    /// True once the peer has been declared dead (until a reset).
+    #[must_use]
+    pub fn is_dead(&self) -> bool {
+        self.dead
+    }
+
+    /// Credited time since creation or the last reset.
+    #[must_use]
+    pub fn credited(&self) -> Duration {
+        Duration::from_nanos(self.credited)
+    }
+
+    /// Unanswered windows so far in the current run (zero when the peer
+    /// was heard from since the last window opened).
+    #[must_use]
+    pub fn misses(&self) -> u32 {
+        self.misses
+    }
+
+    /// True while a reply window (passive: a period of allowed delay) is
+    /// open.
+    #[must_use]
+    pub fn window_open(&self) -> bool {
+        self.open
+    }
+
+    /// The config the machine runs with.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ---- Stage 1: credit the step --------------------------------------
+
+    /// Advances the credited clock by the step to `now`, clamped to the
+    /// pending wake-up plus the tolerance, and classifies the step.
+    fn credit(&mut self, now: I) -> Step {
+        if now < self.last_now {
+            let by = nanos_of(self.last_now.saturating_duration_since(now));
+            self.last_now = now;
+            return Step::Backward { by };
+        }
+
+        let observed = nanos_of(now.saturating_duration_since(self.last_now));
+        self.last_now = now;
+        let asked = self.wake.saturating_sub(self.credited);
+        let allowed = asked.saturating_add(self.config.tolerance);
+
+        let step = if observed <= allowed {
+            self.credited = self.credited.saturating_add(observed);
+            Step::OnTime { observed }
+        } else {
+            self.credited = self.credited.saturating_add(allowed);
+            Step::Late {
+                observed,
+                by: observed - asked,
+                credited: allowed,
+            }
+        };
+        if self.credited >= REBASE_AT {
+            self.rebase();
+        }
+        step
+    }
+
+    /// Shifts every credited value down by the same amount.
+    ///
+    /// Values more than 2^61 ns in the past clamp at zero, which keeps them
+    /// further in the past than any config can look (2^60 ns), so every
+    /// deadline compares as before.
+    fn rebase(&mut self) {
+        let shift = self.credited - REBASED_TO;
+        for value in [
+            &mut self.credited,
+            &mut self.wake,
+            &mut self.last_inbound,
+            &mut self.last_send,
+            &mut self.window_start,
+            &mut self.window_end,
+        ] {
+            *value = value.saturating_sub(shift);
+        }
+    }
+
+    // ---- Stage 2: apply the rules in credited time ---------------------
+
+    fn settle(&mut self, step: Step, event: Event) -> Actions<I> {
+        let mut actions = Actions::none();
+        let previous_wake = self.wake;
+
+        let mut discontinuity = match step {
+            Step::OnTime { observed } => {
+                let credited = Duration::from_nanos(observed);
+                Discontinuity {
+                    kind: DiscontinuityKind::Late { by: Duration::ZERO },
+                    observed: credited,
+                    credited,
+                }
+            }
+            Step::Late {
+                observed,
+                by,
+                credited,
+            } => Discontinuity {
+                kind: DiscontinuityKind::Late {
+                    by: Duration::from_nanos(by),
+                },
+                observed: Duration::from_nanos(observed),
+                credited: Duration::from_nanos(credited),
+            },
+            Step::Backward { by } => Discontinuity {
+                kind: DiscontinuityKind::Backward {
+                    by: Duration::from_nanos(by),
+                },
+                observed: Duration::ZERO,
+                credited: Duration::ZERO,
+            },
+        };
+        let mut seen = !matches!(step, Step::OnTime { .. });
+        if let Event::Resume(slept) = event {
+            discontinuity.kind = DiscontinuityKind::Resume { slept };
+            seen = true;
+        }
+        // A backward step credits nothing, so it cannot make a window
+        // expire early and needs neither a grace turn nor a probe.
+        let forward =
+            seen && !matches!(step, Step::Backward { .. }) || matches!(event, Event::Resume(_));
+        if seen {
+            self.discontinuities = self.discontinuities.saturating_add(1);
+            actions.discontinuity = Some(discontinuity);
+        }
+
+        match event {
+            Event::Heard => self.heard(),
+            Event::Sent => self.last_send = self.credited,
+            Event::Nothing | Event::Resume(_) => {}
+        }
+
+        let grace = self.expire_window(forward, &mut actions);
+        if self.dead {
+            return actions;
+        }
+        self.open_window_when_idle(&mut actions);
+        if forward && event != Event::Heard {
+            self.probe_after_discontinuity(event, &mut actions);
+        }
+        self.keep_send_obligation(&mut actions);
+
+        self.schedule(grace);
+        let clock_moved = !matches!(step, Step::OnTime { .. });
+        if clock_moved || self.wake != previous_wake {
+            actions.timer = self.next_wakeup();
+        }
+        actions
+    }
+
+    /// Rule c: any inbound traffic clears every outstanding probe and the
+    /// miss count.
+    fn heard(&mut self) {
+        self.last_inbound = self.credited;
+        self.open = false;
+        self.misses = 0;
+        self.grace_used = false;
+        self.probes_sent = 0;
+        self.discontinuities = 0;
+        self.shortest_window = 0;
+        self.longest_window = 0;
+    }
+
+    /// Rules c and e: counts an expired window, retries or declares the
+    /// peer dead, unless this late call earns the window its grace turn.
+    /// Returns true when the grace turn was given.
+    fn expire_window(&mut self, forward: bool, actions: &mut Actions<I>) -> bool {
+        let now = self.credited;
+        if !self.open || now < self.window_end {
+            return false;
+        }
+        if forward && !self.grace_used {
+            self.grace_used = true;
+            return true;
+        }
+
+        let waited = now - self.window_start;
+        if self.misses == 0 || waited < self.shortest_window {
+            self.shortest_window = waited;
+        }
+        self.longest_window = self.longest_window.max(waited);
+        self.misses = self.misses.saturating_add(1);
+
+        if self.misses >= self.config.max_misses {
+            self.dead = true;
+            actions.output = Some(Action::Dead(self.evidence()));
+            actions.timer = None;
+            return false;
+        }
+
+        // Anchored to the first unanswered probe: the next window ends one
+        // window after this one, however late this call came.
+        self.window_start = now;
+        self.window_end = self.window_end.saturating_add(self.config.window);
+        self.grace_used = false;
+        if self.config.mode == Mode::Active {
+            actions.output = Some(self.probe(ProbeReason::Retry));
+        }
+        false
+    }
+
+    /// Rule a: after `idle` of inbound silence a probe goes out (passive
+    /// mode: the allowed delay starts).
+    fn open_window_when_idle(&mut self, actions: &mut Actions<I>) {
+        let due = self.last_inbound.saturating_add(self.config.idle);
+        if self.open || self.credited < due {
+            return;
+        }
+        match self.config.mode {
+            Mode::Active => {
+                self.open_window(self.credited);
+                actions.output = Some(self.probe(ProbeReason::Idle));
+            }
+            Mode::Passive => self.open_window(due),
+        }
+    }
+
+    /// Rules e and g: one probe after a forward discontinuity, only when
+    /// none is outstanding.
+    fn probe_after_discontinuity(&mut self, event: Event, actions: &mut Actions<I>) {
+        if self.open || self.config.mode == Mode::Passive {
+            return;
+        }
+        let reason = match event {
+            Event::Resume(_) => ProbeReason::Resume,
+            _ => ProbeReason::Discontinuity,
+        };
+        self.open_window(self.credited);
+        actions.output = Some(self.probe(reason));
+    }
+
+    /// Rule c: the send obligation, measured from the last send.
+    fn keep_send_obligation(&mut self, actions: &mut Actions<I>) {
+        let every = self.config.send_every;
+        if every == 0 || actions.output.is_some() {
+            return;
+        }
+        if self.credited < self.last_send.saturating_add(every) {
+            return;
+        }
+        match self.config.mode {
+            Mode::Active => {
+                if !self.open {
+                    self.open_window(self.credited);
+                }
+                actions.output = Some(self.probe(ProbeReason::SendObligation));
+            }
+            Mode::Passive => {
+                self.last_send = self.credited;
+                actions.output = Some(Action::SendHeartbeat);
+            }
+        }
+    }
+
+    fn open_window(&mut self, start: u64) {
+        self.open = true;
+        self.window_start = start;
+        self.window_end = start.saturating_add(self.config.window);
+        self.grace_used = false;
+    }
+
+    /// Rule b: the window has already started when the probe is handed
+    /// out, so a send stuck behind a backlog cannot delay it.
+    fn probe(&mut self, reason: ProbeReason) -> Action<I> {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.probes_sent = self.probes_sent.saturating_add(1);
+        self.last_send = self.credited;
+        Action::SendProbe(Probe { seq, reason })
+    }
+
+    fn evidence(&self) -> Evidence {
+        Evidence {
+            probes_sent: self.probes_sent,
+            windows_missed: self.misses,
+            shortest_window: Duration::from_nanos(self.shortest_window),
+            longest_window: Duration::from_nanos(self.longest_window),
+            silence: Duration::from_nanos(self.credited.saturating_sub(self.last_inbound)),
+            discontinuities: self.discontinuities,
+        }
+    }
+
+    /// Chooses the single pending wake-up and its reason.
+    ///
+    /// While a deadline that can kill the peer is pending (an open window,
+    /// and in passive mode always) wake-ups are at most `max_step` apart,
+    /// so the clamp in [`Machine::credit`] limits what a jump can steal.
+    fn schedule(&mut self, grace: bool) {
+        let now = self.credited;
+        if grace {
+            self.wake = now;
+            self.reason = Reason::Grace;
+            return;
+        }
+
+        let (mut wake, mut reason) = if self.open {
+            (self.window_end, Reason::WindowEnd)
+        } else {
+            (
+                self.last_inbound.saturating_add(self.config.idle),
+                Reason::Idle,
+            )
+        };
+        let watched = self.open || self.config.mode == Mode::Passive;
+        let step = now.saturating_add(self.config.max_step);
+        if watched && step < wake {
+            (wake, reason) = (step, Reason::Watch);
+        }
+        if self.config.send_every != 0 {
+            let due = self.last_send.saturating_add(self.config.send_every);
+            if due < wake {
+                (wake, reason) = (due, Reason::SendObligation);
+            }
+        }
+
+        self.wake = wake;
+        self.reason = reason;
+    }
+}
