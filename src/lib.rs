@@ -115,3 +115,8 @@ pub use config::{
 };
 pub use machine::Machine;
 pub use time::{Instant, Nanos};
+
+/// Compiles the README's driving loop as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
