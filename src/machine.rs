@@ -189,7 +189,9 @@ impl<I: Instant> Machine<I> {
         self.settle(step, Event::Sent)
     }
 
-    /// The timer fired. Early, late and spurious calls are all fine.
+    /// The timer fired. Early, late and spurious calls are all fine: an
+    /// early or spurious one changes nothing but the next wake-up (rule
+    /// f); a late one is a discontinuity (rule e).
     pub fn on_timer(&mut self, now: I) -> Actions<I> {
         if self.dead {
             return Actions::none();
@@ -272,8 +274,9 @@ impl<I: Instant> Machine<I> {
 
     // ---- Stage 1: credit the step --------------------------------------
 
-    /// Advances the credited clock by the step to `now`, clamped to the
-    /// pending wake-up plus the tolerance, and classifies the step.
+    /// Rule d: advances the credited clock by the step to `now`, clamped
+    /// to the pending wake-up plus the tolerance (zero for a step to an
+    /// earlier or equal instant), and classifies the step.
     fn credit(&mut self, now: I) -> Step {
         if now < self.last_now {
             let by = nanos_of(self.last_now.saturating_duration_since(now));
@@ -461,21 +464,38 @@ impl<I: Instant> Machine<I> {
         }
     }
 
-    /// Rules e and g: one probe after a forward discontinuity, only when
-    /// none is outstanding.
+    /// Rules e and g: one probe after a forward discontinuity when none is
+    /// outstanding, and one after a resume hint in any case, since the
+    /// outstanding probe may have been lost while the host slept. The
+    /// deadlines stay anchored to the first unanswered probe. In passive
+    /// mode with a send obligation a heartbeat goes out instead, because
+    /// the peer may have been waiting for our traffic through the gap.
     fn probe_after_discontinuity(&mut self, event: Event, actions: &mut Actions<I>) {
-        if self.open || self.config.mode == Mode::Passive {
+        if actions.output.is_some() {
             return;
         }
-        let reason = match event {
-            Event::Resume(_) => ProbeReason::Resume,
-            _ => ProbeReason::Discontinuity,
-        };
-        self.open_window(self.credited);
-        actions.output = Some(self.probe(reason));
+        let resume = matches!(event, Event::Resume(_));
+        match self.config.mode {
+            Mode::Active if resume || !self.open => {
+                let reason = if resume {
+                    ProbeReason::Resume
+                } else {
+                    ProbeReason::Discontinuity
+                };
+                if !self.open {
+                    self.open_window(self.credited);
+                }
+                actions.output = Some(self.probe(reason));
+            }
+            Mode::Passive if self.config.send_every != 0 => {
+                self.last_send = self.credited;
+                actions.output = Some(Action::SendHeartbeat);
+            }
+            Mode::Active | Mode::Passive => {}
+        }
     }
 
-    /// Rule c: the send obligation, measured from the last send.
+    /// Rule c: the send obligation, measured from the last send (S6).
     fn keep_send_obligation(&mut self, actions: &mut Actions<I>) {
         let every = self.config.send_every;
         if every == 0 || actions.output.is_some() {
