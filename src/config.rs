@@ -144,8 +144,9 @@ impl Default for Config {
 /// Collects the tuning and checks it in [`ConfigBuilder::build`].
 ///
 /// Unset step and tolerance follow the reply window (a quarter and a
-/// twentieth of it), so that shrinking the window alone never produces a
-/// config that is refused.
+/// twentieth of it), so that shrinking the window alone (down to 20 ns,
+/// where the derived tolerance would reach zero) never produces a config
+/// that is refused.
 #[derive(Clone, Copy, Debug)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct ConfigBuilder {
