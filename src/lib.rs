@@ -89,8 +89,10 @@
 //! peer is never declared dead while `L + J·(S + E)` stays below the reply
 //! window, `J` being the forward jumps inside one window. A dead peer is
 //! declared dead within `idle + max_misses × reply_window + 2E` of its last
-//! traffic when nothing jumps, plus `S + E` per backward step (plus the
-//! step itself when the driver sleeps to an absolute instant).
+//! traffic when nothing jumps. A backward step delays that by at most the
+//! wait that was pending plus `E` (`S + E` inside a window, up to `idle + E`
+//! before the first probe), plus the step itself when the driver sleeps to
+//! an absolute instant; a stall delays it by at most its own length.
 //! `docs/guarantees.md` states the bounds in full.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]

@@ -16,7 +16,7 @@
 //!   readable timeline.
 //! * [`compare`] runs the three built-in strategies ([`StrategyKind`])
 //!   and renders a table; [`incident`] finds a healthy master dropped by
-//!   [`TwoTimers`] and traces all three around it.
+//!   [`Design::TwoTimers`] and traces all three around it.
 //!
 //! The same seed replays the same run, forever: every random draw comes
 //! from an in-house generator keyed by [`Scenario::seed`].
@@ -47,11 +47,11 @@ mod trace;
 pub use clock::{ClockModel, Jump, RandomJumps, CLOCK_ORIGIN};
 pub use driver::{DriverModel, Order, Pause, ResumeHint, Sleep};
 pub use peer::PeerModel;
-pub use report::{compare, incident, Comparison, Incident};
-pub use run::{run, Detection, Outcome, RunOptions, Spread, Stats};
+pub use report::{compare, incident, Comparison, Detection, Incident, Spread, Stats};
+pub use run::{run, Outcome, RunOptions};
 pub use scenario::{Bound, Scenario, SimError};
 pub use strategy::{
-    CheckAtSend, Event, MachineStrategy, ModelConfig, Response, Sent, Strategy, StrategyKind,
-    TwoTimers, Wake,
+    Design, Event, MachineStrategy, Model, ModelConfig, Response, Sent, Strategy, StrategyKind,
+    Wake,
 };
 pub use trace::{Entry, Note, Row, Step, Trace};
