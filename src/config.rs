@@ -267,6 +267,13 @@ impl ConfigBuilder {
             });
         }
 
+        if tolerance.saturating_mul(2) >= self.window {
+            return Err(ConfigError::ToleranceTooLong {
+                tolerance,
+                reply_window: self.window,
+            });
+        }
+
         let mut send_every = 0;
         if let Some(every) = self.send_every {
             if every.is_zero() {
@@ -351,6 +358,16 @@ pub enum ConfigError {
         /// The reply window.
         reply_window: Duration,
     },
+    /// The tolerance is not below half the reply window. A late call and
+    /// the grace turn after it may each credit up to the tolerance past a
+    /// window's end, and the next window, anchored to the first, must still
+    /// be open after both.
+    ToleranceTooLong {
+        /// The tolerance in force (set, or derived from the window).
+        tolerance: Duration,
+        /// The reply window.
+        reply_window: Duration,
+    },
     /// The send obligation is not below `idle`, so the idle probe would
     /// always fulfil it first.
     SendNotBelowIdle {
@@ -387,6 +404,16 @@ impl fmt::Display for ConfigError {
                  below reply_window ({reply_window:?}), or one clock jump \
                  could use up a whole window: lower max_step or tolerance, \
                  or widen reply_window"
+            ),
+            ConfigError::ToleranceTooLong {
+                tolerance,
+                reply_window,
+            } => write!(
+                f,
+                "tolerance ({tolerance:?}) must be below half of reply_window \
+                 ({reply_window:?}), or a late call and its grace turn could \
+                 use up the next window: lower tolerance or widen \
+                 reply_window"
             ),
             ConfigError::SendNotBelowIdle { send_every, idle } => write!(
                 f,

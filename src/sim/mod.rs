@@ -34,6 +34,7 @@
 //! print!("{comparison}");
 //! ```
 
+pub mod check;
 mod clock;
 mod driver;
 mod peer;
