@@ -41,7 +41,8 @@ pub enum ProbeReason {
     SendObligation,
     /// A clock discontinuity was seen while no probe was outstanding.
     Discontinuity,
-    /// The host resumed from sleep while no probe was outstanding.
+    /// The host resumed from sleep (sent even with a probe outstanding,
+    /// which may have been lost while the host slept).
     Resume,
 }
 

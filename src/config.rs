@@ -10,7 +10,8 @@ use crate::time::nanos_of;
 ///
 /// Thirty seconds keeps the binding of most NAT boxes and stateful
 /// firewalls alive (many drop idle UDP flows after 30 s and idle TCP flows
-/// after a few minutes) while costing one small frame a minute at most.
+/// after a few minutes) while costing two small frames a minute at most
+/// (a probe and its reply, when nothing else flows).
 /// Linux TCP waits 7200 s by default, which is why most applications
 /// cannot rely on it.
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(30);
@@ -381,6 +382,19 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ConfigError::Zero(field @ (Field::MaxStep | Field::Tolerance)) => {
+                let divisor = if *field == Field::MaxStep {
+                    DEFAULT_MAX_STEP_DIVISOR
+                } else {
+                    DEFAULT_TOLERANCE_DIVISOR
+                };
+                write!(
+                    f,
+                    "{field} is zero: give it a positive duration (when not \
+                     set it is reply_window / {divisor}, so a tiny \
+                     reply_window makes it zero: widen reply_window)"
+                )
+            }
             ConfigError::Zero(field) => {
                 write!(f, "{field} is zero: give it a positive duration")
             }

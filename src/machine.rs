@@ -202,7 +202,11 @@ impl<I: Instant> Machine<I> {
 
     /// The host resumed from sleep; `slept` is how long, if known.
     ///
-    /// A discontinuity: with no probe outstanding one goes out at once.
+    /// A discontinuity (rule g): a probe goes out at once, even with one
+    /// outstanding, since that one may have been lost while the host
+    /// slept; its window keeps the end it had. Several hints at the same
+    /// instant send one probe. In passive mode with a send obligation a
+    /// heartbeat goes out instead.
     pub fn on_resume(&mut self, now: I, slept: Option<Duration>) -> Actions<I> {
         if self.dead {
             return Actions::none();
@@ -329,7 +333,7 @@ impl<I: Instant> Machine<I> {
 
     fn settle(&mut self, step: Step, event: Event) -> Actions<I> {
         let mut actions = Actions::none();
-        let previous_wake = self.wake;
+        let previous = (self.wake, self.reason);
 
         let mut discontinuity = match step {
             Step::OnTime { observed } => {
@@ -391,7 +395,7 @@ impl<I: Instant> Machine<I> {
 
         self.schedule(grace);
         let clock_moved = !matches!(step, Step::OnTime { .. });
-        if clock_moved || self.wake != previous_wake {
+        if clock_moved || (self.wake, self.reason) != previous {
             actions.timer = self.next_wakeup();
         }
         actions
@@ -474,7 +478,9 @@ impl<I: Instant> Machine<I> {
         if actions.output.is_some() {
             return;
         }
-        let resume = matches!(event, Event::Resume(_));
+        // A second hint at the instant of the last send adds nothing.
+        let resume =
+            matches!(event, Event::Resume(_)) && !(self.open && self.last_send == self.credited);
         match self.config.mode {
             Mode::Active if resume || !self.open => {
                 let reason = if resume {
@@ -487,7 +493,7 @@ impl<I: Instant> Machine<I> {
                 }
                 actions.output = Some(self.probe(reason));
             }
-            Mode::Passive if self.config.send_every != 0 => {
+            Mode::Passive if self.config.send_every != 0 && self.last_send != self.credited => {
                 self.last_send = self.credited;
                 actions.output = Some(Action::SendHeartbeat);
             }

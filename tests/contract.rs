@@ -1032,6 +1032,42 @@ fn a_resume_hint_with_a_probe_outstanding_probes_again_without_moving_the_deadli
 }
 
 #[test]
+fn several_resume_hints_at_one_instant_send_one_probe() {
+    let mut h = Harness::new(standard(3), at(0));
+    let _ = h.next_probe(at(30));
+
+    let first = h.resume(at(31), None);
+    let again = h.resume(at(31), None);
+    let later = h.resume(at(32), None);
+
+    assert!(first.probe().is_some());
+    assert_eq!(
+        again.probe(),
+        None,
+        "nothing new to say at the same instant"
+    );
+    assert!(later.probe().is_some(), "a later hint probes again");
+}
+
+#[test]
+fn a_resume_hint_exactly_at_the_window_end_re_arms_for_the_grace_turn() {
+    // The grace wake-up falls on the instant already armed for the window
+    // end; only its reason changes, and the driver is still told.
+    let mut h = Harness::new(standard(1), at(0));
+    let _ = h.next_probe(at(30));
+    h.run_until(at_ms(37_500));
+    assert_eq!(h.wakeup().reason, Reason::WindowEnd);
+    assert_eq!(h.wakeup().at, at(40));
+
+    let actions = h.resume(at(40), None);
+
+    assert_eq!(
+        actions.timer.map(|wakeup| (wakeup.at, wakeup.reason)),
+        Some((at(40), Reason::Grace))
+    );
+}
+
+#[test]
 fn a_resume_hint_at_the_end_of_a_window_gives_it_a_grace_turn() {
     let mut h = Harness::new(standard(1), at(0));
     let _ = h.next_probe(at(30));

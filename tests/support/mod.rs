@@ -231,12 +231,11 @@ impl Harness {
                     show(wakeup.at),
                     show(at)
                 );
-                let held = self.armed.map(|armed| armed.at);
                 assert_eq!(
-                    held,
-                    Some(wakeup.at),
-                    "the machine moved its wake-up without an ArmTimer \
-                     (after {input:?} at {})",
+                    self.armed,
+                    Some(wakeup),
+                    "the machine changed its wake-up or its reason without \
+                     an ArmTimer (after {input:?} at {})",
                     show(at)
                 );
             }
