@@ -72,7 +72,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use keepalive::sim::{
-    compare, incident, Jump, Order, Pause, RandomJumps, ResumeHint, Scenario, Sleep, StrategyKind,
+    compare, incident, Comparison, Jump, Order, Pause, RandomJumps, ResumeHint, Scenario, Sleep,
+    StrategyKind,
 };
 use keepalive::Config;
 use serde::Deserialize;
@@ -130,6 +131,8 @@ fn simulate(args: Args) -> Result<String, String> {
     }
 
     let days = scenario.duration.as_secs_f64() / 86_400.0;
+    let unit = if days == 1.0 { "day" } else { "days" };
+    let days = number(days);
     if args.trace {
         // From before the previous keepalive, so that the activity both
         // timers count from shows.
@@ -138,19 +141,20 @@ fn simulate(args: Args) -> Result<String, String> {
         return match incident(&scenario, before, after).map_err(|e| e.to_string())? {
             Some(found) => Ok(found.to_string()),
             None => Ok(format!(
-                "two-timers dropped no healthy master in {days} days\n"
+                "two-timers dropped no healthy master in {days} {unit}\n"
             )),
         };
     }
 
     let comparison = compare(&scenario).map_err(|e| e.to_string())?;
     let mut report = format!(
-        "{days} simulated days, seed {}\n\n{comparison}\n",
+        "{days} simulated {unit}, seed {}\n\n{comparison}\n",
         scenario.seed
     );
     for kind in StrategyKind::ALL {
         report += &format!("{:<14} {}\n", kind.name(), kind.summary());
     }
+    report += &format!("\n{}\n", Comparison::LEGEND);
     Ok(report)
 }
 
@@ -281,15 +285,38 @@ struct PauseFile {
     length: f64,
 }
 
-/// A field in seconds as a duration, or an error naming the field.
-fn seconds(field: &str, value: f64) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| format!("{field} = {value}: not a number of seconds from 0 up"))
+/// A number as a person would write it: plain, or in scientific notation
+/// when very large or very small.
+fn number(value: f64) -> String {
+    let size = value.abs();
+    if size == 0.0 || (1e-6..1e15).contains(&size) || !size.is_finite() {
+        value.to_string()
+    } else {
+        format!("{value:e}")
+    }
 }
 
+/// A field in seconds as a duration, or an error naming the field.
+fn seconds(field: &str, value: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        let value = number(value);
+        format!("{field} = {value}: not a number of seconds from 0 up")
+    })
+}
+
+/// A field in days as a duration, at most [`Scenario::MAX_DURATION`].
 fn in_days(field: &str, days: f64) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(days * 86_400.0)
-        .map_err(|_| format!("{field} = {days}: not a number of days from 0 up"))
+    let max = Scenario::MAX_DURATION.as_secs_f64() / 86_400.0;
+    let problem = if days.is_nan() || days < 0.0 {
+        "not a number of days from 0 up"
+    } else if days > max {
+        "longer than 100 years (36,500 days)"
+    } else if let Ok(duration) = Duration::try_from_secs_f64(days * 86_400.0) {
+        return Ok(duration);
+    } else {
+        "not a number of days from 0 up"
+    };
+    Err(format!("{field} = {}: {problem}", number(days)))
 }
 
 /// Overwrites `target` with the field's value when the file gives one.
@@ -405,7 +432,10 @@ impl ClockFile {
                 .into_iter()
                 .map(|jump| {
                     let at = seconds("clock.jumps.at", jump.at)?;
-                    let by = seconds("clock.jumps.by", jump.by.abs())?;
+                    let by = Duration::try_from_secs_f64(jump.by.abs()).map_err(|_| {
+                        let by = number(jump.by);
+                        format!("clock.jumps.by = {by}: not a finite number of seconds")
+                    })?;
                     Ok(if jump.by < 0.0 {
                         Jump::backward(at, by)
                     } else {

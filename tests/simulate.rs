@@ -104,6 +104,28 @@ fn over_a_year_of_s0_only_the_machine_never_drops_a_healthy_master() {
 }
 
 #[test]
+fn a_death_the_run_ends_on_before_its_bound_is_shown_as_pending() {
+    let mut scenario = incident();
+    scenario.clock.jumps.clear();
+    scenario.peer.deaths = vec![secs(900.0)];
+    scenario.duration = secs(1000.0);
+
+    let comparison = keepalive::sim::compare(&scenario).expect("the scenario is valid");
+
+    for stats in &comparison.stats {
+        assert_eq!(stats.pending, Some(secs(900.0)), "{}", stats.strategy);
+        assert_eq!(stats.deaths, []);
+    }
+    let table = comparison.to_string();
+    let rows: Vec<&str> = table.lines().skip(2).take(3).collect();
+    for row in rows {
+        assert!(row.contains(" 0/1 (1 pending) "), "{row}");
+        assert!(row.contains(" pending "), "{row}");
+        assert!(!row.contains("yes"), "{row}");
+    }
+}
+
+#[test]
 fn the_same_seed_replays_the_same_run() {
     let mut scenario = Scenario::s0();
     scenario.duration = secs(3.0 * 86_400.0);
@@ -219,6 +241,27 @@ fn a_strategy_that_never_lets_time_advance_ends_the_run_with_an_error() {
         result,
         Err(SimError::Runaway { steps: 10_001, .. })
     ));
+}
+
+#[test]
+fn a_runaway_error_names_the_strategy() {
+    let options = RunOptions {
+        trace: None,
+        max_steps: Some(10),
+    };
+
+    let error = run(&Scenario::s0(), &mut Stuck, &options)
+        .map(|_| ())
+        .unwrap_err();
+
+    assert!(matches!(
+        error,
+        SimError::Runaway {
+            strategy: "stuck",
+            ..
+        }
+    ));
+    assert!(error.to_string().contains("strategy stuck "), "{error}");
 }
 
 #[test]

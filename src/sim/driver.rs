@@ -105,6 +105,9 @@ impl Default for DriverModel {
 pub(crate) struct Firing {
     pub(crate) at: Duration,
     pub(crate) spurious: Option<Duration>,
+    /// When the sleep itself ends: either wake-up may come later than
+    /// this, by the lateness drawn for the timer.
+    pub(crate) ends: Duration,
 }
 
 /// The driver of one run.
@@ -139,6 +142,7 @@ impl Driver {
                 now.saturating_add(wait)
             }
         };
+        let ends = due;
         let late = self.rng.between(Duration::ZERO, self.model.lateness_max);
         let due = due.saturating_add(late);
 
@@ -149,6 +153,7 @@ impl Driver {
         Firing {
             at: if early { within } else { due },
             spurious: spurious.then_some(extra),
+            ends,
         }
     }
 

@@ -14,6 +14,10 @@
 //! * [`run`] drives one [`Strategy`] through a scenario and returns its
 //!   [`Stats`] and, for a chosen span, a [`Trace`] whose `Display` is a
 //!   readable timeline.
+//! * [`run_recorded`] does the same and also returns a [`Record`] of every
+//!   probe, heartbeat, overdue input and verdict in real time, which
+//!   [`check::check_scenario`] holds against the bounds of
+//!   `docs/guarantees.md`.
 //! * [`compare`] runs the three built-in strategies ([`StrategyKind`])
 //!   and renders a table; [`incident`] finds a healthy master dropped by
 //!   [`Design::TwoTimers`] and traces all three around it.
@@ -37,7 +41,9 @@
 pub mod check;
 mod clock;
 mod driver;
+pub mod fuzz;
 mod peer;
+mod record;
 mod report;
 mod rng;
 mod run;
@@ -48,8 +54,9 @@ mod trace;
 pub use clock::{ClockModel, Jump, RandomJumps, CLOCK_ORIGIN};
 pub use driver::{DriverModel, Order, Pause, ResumeHint, Sleep};
 pub use peer::PeerModel;
+pub use record::{Handed, Heard, HeartbeatFact, Overdue, ProbeFact, Record, VerdictFact};
 pub use report::{compare, incident, Comparison, Detection, Incident, Spread, Stats};
-pub use run::{run, Outcome, RunOptions};
+pub use run::{run, run_recorded, Outcome, RunOptions};
 pub use scenario::{Bound, Scenario, SimError};
 pub use strategy::{
     Design, Event, MachineStrategy, Model, ModelConfig, Response, Sent, Strategy, StrategyKind,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::clock::Clock;
 use super::driver::{merge, Driver, Order, Pause, ResumeHint, Sleep};
 use super::peer::Peer;
+use super::record::{Handed, Heard, HeartbeatFact, Overdue, ProbeFact, Record, VerdictFact};
 use super::report::{Detection, Stats};
 use super::scenario::{Scenario, SimError};
 use super::strategy::{Event, Strategy};
@@ -49,7 +50,22 @@ pub fn run(
     options: &RunOptions,
 ) -> Result<Outcome, SimError> {
     scenario.validate()?;
-    Sim::new(scenario, strategy, options).run()
+    Ok(Sim::new(scenario, strategy, options, false).run()?.0)
+}
+
+/// Runs `strategy` through `scenario` like [`run`], and also records the
+/// facts of every probe, heartbeat, wake-up and verdict (see [`Record`]).
+///
+/// The run itself is the same: recording draws no random numbers, so the
+/// outcome equals what [`run`] returns.
+pub fn run_recorded(
+    scenario: &Scenario,
+    strategy: &mut dyn Strategy,
+    options: &RunOptions,
+) -> Result<(Outcome, Record), SimError> {
+    scenario.validate()?;
+    let (outcome, record) = Sim::new(scenario, strategy, options, true).run()?;
+    Ok((outcome, record.expect("a recording run keeps its record")))
 }
 
 /// The order of things at one real instant: notes and the peer's own
@@ -69,6 +85,8 @@ enum What {
     Deliver {
         conn: u64,
         event: Event,
+        /// Its entry in the record's probes (a reply) or heartbeats.
+        fact: Option<usize>,
     },
     /// The timer armed as number `armed` fires.
     Timer {
@@ -146,6 +164,8 @@ struct Sim<'a> {
 
     /// Real time of the latest traffic from the peer (or connection).
     heard: Duration,
+    /// The input that handed it over.
+    heard_input: u64,
     /// Timer inputs since then.
     wakeups: u32,
     /// The current connection; input for an older one is dropped.
@@ -154,13 +174,23 @@ struct Sim<'a> {
     /// The wake-up the timer is armed for, and the arming's number.
     armed: Option<Nanos>,
     arming: u64,
+    /// When the sleep of the armed timer ends (or ended: it stays until
+    /// the timer is armed again, so that inputs after it are seen late).
+    sleep_ends: Option<Duration>,
 
     stats: Stats,
     trace: Trace,
+    /// Kept only by [`run_recorded`].
+    record: Option<Record>,
 }
 
 impl<'a> Sim<'a> {
-    fn new(scenario: &'a Scenario, strategy: &'a mut dyn Strategy, options: &RunOptions) -> Self {
+    fn new(
+        scenario: &'a Scenario,
+        strategy: &'a mut dyn Strategy,
+        options: &RunOptions,
+        recording: bool,
+    ) -> Self {
         let (seed, until) = (scenario.seed, scenario.duration);
         let suspends = merge(scenario.driver.suspends.iter().copied());
         let clock = Clock::new(&scenario.clock, &suspends, seed, until);
@@ -172,6 +202,11 @@ impl<'a> Sim<'a> {
             strategy: strategy.name(),
             ..Stats::default()
         };
+        let record = recording.then(|| Record {
+            jumps: clock.jumps_in(Duration::ZERO..Duration::MAX).to_vec(),
+            blocked: driver.blocked().to_vec(),
+            ..Record::default()
+        });
         Sim {
             scenario,
             strategy,
@@ -186,13 +221,16 @@ impl<'a> Sim<'a> {
             now: Duration::ZERO,
             same_instant: 0,
             heard: Duration::ZERO,
+            heard_input: 0,
             wakeups: 0,
             conn: 0,
             connected: false,
             armed: None,
             arming: 0,
+            sleep_ends: None,
             stats,
             trace: Trace::default(),
+            record,
         }
     }
 
@@ -207,7 +245,7 @@ impl<'a> Sim<'a> {
         }));
     }
 
-    fn run(mut self) -> Result<Outcome, SimError> {
+    fn run(mut self) -> Result<(Outcome, Option<Record>), SimError> {
         self.push(Duration::ZERO, INPUT, What::Connect);
         let hint = self.scenario.driver.resume_hint;
         for pause in self.suspends.clone() {
@@ -240,10 +278,11 @@ impl<'a> Sim<'a> {
             self.dispatch(next.what)?;
         }
         self.finish();
-        Ok(Outcome {
+        let outcome = Outcome {
             stats: self.stats,
             trace: self.trace,
-        })
+        };
+        Ok((outcome, self.record))
     }
 
     fn push_notes(&mut self) {
@@ -270,7 +309,8 @@ impl<'a> Sim<'a> {
     fn dispatch(&mut self, what: What) -> Result<(), SimError> {
         match what {
             What::Connect => self.connect(),
-            What::Deliver { conn, event } if conn == self.conn && self.connected => {
+            What::Deliver { conn, event, fact } if conn == self.conn && self.connected => {
+                self.handed(event, fact);
                 self.step(event)
             }
             What::Timer { armed, spurious } if armed == self.arming => {
@@ -282,11 +322,21 @@ impl<'a> Sim<'a> {
             What::Resume { slept } if self.connected => self.step(Event::Resume { slept }),
             What::PeerSends { conn } if conn == self.conn && self.peer.alive(self.now) => {
                 let latency = self.peer.latency();
+                let arrives = self.now.saturating_add(latency);
+                let fact = self.record.as_mut().map(|record| {
+                    record.heartbeats.push(HeartbeatFact {
+                        conn,
+                        arrives,
+                        handed: None,
+                    });
+                    record.heartbeats.len() - 1
+                });
                 let heartbeat = What::Deliver {
                     conn,
                     event: Event::Heartbeat,
+                    fact,
                 };
-                self.push(self.now.saturating_add(latency), INPUT, heartbeat);
+                self.push(arrives, INPUT, heartbeat);
                 self.schedule_heartbeat();
                 Ok(())
             }
@@ -295,6 +345,22 @@ impl<'a> Sim<'a> {
                 Ok(())
             }
             _ => Ok(()),
+        }
+    }
+
+    /// Notes in the record which input a reply or heartbeat was handed
+    /// over on (the input [`Sim::step`] is about to count).
+    fn handed(&mut self, event: Event, fact: Option<usize>) {
+        let (Some(record), Some(fact)) = (&mut self.record, fact) else {
+            return;
+        };
+        let input = Some(Handed {
+            input: self.stats.inputs + 1,
+            at: self.now,
+        });
+        match event {
+            Event::Reply { .. } => record.probes[fact].handed = input,
+            _ => record.heartbeats[fact].handed = input,
         }
     }
 
@@ -311,6 +377,9 @@ impl<'a> Sim<'a> {
 
     fn connect(&mut self) -> Result<(), SimError> {
         self.conn += 1;
+        if let Some(record) = &mut self.record {
+            record.connects.push(self.now);
+        }
         self.connected = true;
         if self.peer.connect(self.now) {
             if let Some(death) = self.peer.death() {
@@ -326,6 +395,7 @@ impl<'a> Sim<'a> {
         self.same_instant += 1;
         if self.stats.inputs > self.max_steps || self.same_instant > SAME_INSTANT_LIMIT {
             return Err(SimError::Runaway {
+                strategy: self.stats.strategy,
                 steps: self.stats.inputs,
                 at: self.now,
             });
@@ -334,8 +404,12 @@ impl<'a> Sim<'a> {
         match event {
             Event::Timer => self.wakeups = self.wakeups.saturating_add(1),
             Event::Resume { .. } => {}
-            _ => (self.heard, self.wakeups) = (self.now, 0),
+            _ => {
+                (self.heard, self.wakeups) = (self.now, 0);
+                self.heard_input = self.stats.inputs;
+            }
         }
+        self.note_overdue();
         let observed = self.clock.observed(self.now);
         let response = self.strategy.handle(observed, event);
         if response.discontinuity.is_some() {
@@ -343,13 +417,28 @@ impl<'a> Sim<'a> {
         }
         if let Some(probe) = response.probe {
             self.stats.probes += 1;
-            if self.peer.alive(self.now) {
+            let reply = self
+                .peer
+                .alive(self.now)
+                .then(|| self.now.saturating_add(self.peer.latency()));
+            let fact = self.record.as_mut().map(|record| {
+                record.probes.push(ProbeFact {
+                    conn: self.conn,
+                    input: self.stats.inputs,
+                    at: self.now,
+                    seq: probe.seq,
+                    reply,
+                    handed: None,
+                });
+                record.probes.len() - 1
+            });
+            if let Some(arrives) = reply {
                 let reply = What::Deliver {
                     conn: self.conn,
                     event: Event::Reply { seq: probe.seq },
+                    fact,
                 };
-                let latency = self.peer.latency();
-                self.push(self.now.saturating_add(latency), INPUT, reply);
+                self.push(arrives, INPUT, reply);
             }
         }
         if self.tracing() {
@@ -367,6 +456,23 @@ impl<'a> Sim<'a> {
             self.rearm();
         }
         Ok(())
+    }
+
+    /// Records the input about to be handed over if the armed timer's
+    /// sleep has ended.
+    fn note_overdue(&mut self) {
+        let (Some(record), Some(ends)) = (&mut self.record, self.sleep_ends) else {
+            return;
+        };
+        if self.now <= ends {
+            return;
+        }
+        let blocked = blocked_within(self.driver.blocked(), ends..self.now);
+        record.overdue.push(Overdue {
+            input: self.stats.inputs,
+            at: self.now,
+            by: (self.now - ends).saturating_sub(blocked),
+        });
     }
 
     fn tracing(&self) -> bool {
@@ -392,15 +498,18 @@ impl<'a> Sim<'a> {
         }
         self.armed = wake;
         self.arming += 1;
+        self.sleep_ends = None;
         let Some(wake) = wake else {
             return;
         };
         let firing = self.driver.arm(&self.clock, self.now, wake);
+        self.sleep_ends = Some(firing.ends);
         let armed = self.arming;
         let timers = [(Some(firing.at), false), (firing.spurious, true)];
         for (at, spurious) in timers {
             if let Some(at) = at {
-                self.push(at, TIMER, What::Timer { armed, spurious });
+                let timer = What::Timer { armed, spurious };
+                self.push(at, TIMER, timer);
             }
         }
     }
@@ -409,8 +518,17 @@ impl<'a> Sim<'a> {
     fn verdict(&mut self) {
         self.connected = false;
         self.armed = None;
+        self.sleep_ends = None;
         self.arming += 1;
 
+        let heard = self.heard_now();
+        if let Some(record) = &mut self.record {
+            record.verdicts.push(VerdictFact {
+                input: self.stats.inputs,
+                at: self.now,
+                heard,
+            });
+        }
         match self.peer.death().filter(|&died| died <= self.now) {
             Some(died) => {
                 let detection = self.detection(died, self.now);
@@ -420,6 +538,17 @@ impl<'a> Sim<'a> {
         }
         let again = self.now.saturating_add(self.scenario.reconnect_after);
         self.push(again, INPUT, What::Connect);
+    }
+
+    /// The current connection's last inbound traffic and the peer's death
+    /// so far.
+    fn heard_now(&self) -> Heard {
+        Heard {
+            conn: self.conn,
+            at: self.heard,
+            input: self.heard_input,
+            died: self.peer.death().filter(|&died| died <= self.now),
+        }
     }
 
     fn detection(&self, died: Duration, verdict: Duration) -> Detection {
@@ -453,9 +582,19 @@ impl<'a> Sim<'a> {
     }
 
     /// A death the run ended on counts as missed only once its bound has
-    /// passed.
+    /// passed; before that it is pending.
     fn finish(&mut self) {
         let end = self.scenario.duration;
+        let open = self.connected.then(|| Heard {
+            died: self.peer.death().filter(|&died| died <= end),
+            ..self.heard_now()
+        });
+        let armed_until = self.sleep_ends.filter(|_| self.connected);
+        if let Some(record) = &mut self.record {
+            record.open_at_end = open;
+            record.armed_until = armed_until;
+            record.end = end;
+        }
         let died = self.peer.death().filter(|&died| died <= end);
         if let (true, Some(died)) = (self.connected, died) {
             let detection = self.detection(died, end);
@@ -464,9 +603,26 @@ impl<'a> Sim<'a> {
                     took: None,
                     ..detection
                 });
+            } else {
+                self.stats.pending = Some(died);
             }
         }
     }
+}
+
+/// How much of `span` the pauses (sorted, not overlapping) cover.
+pub(crate) fn blocked_within(pauses: &[Pause], span: Range<Duration>) -> Duration {
+    let first = pauses.partition_point(|pause| pause.end() <= span.start);
+    pauses[first..]
+        .iter()
+        .take_while(|pause| pause.at < span.end)
+        .fold(Duration::ZERO, |sum, pause| {
+            let overlap = pause
+                .end()
+                .min(span.end)
+                .saturating_sub(pause.at.max(span.start));
+            sum.saturating_add(overlap)
+        })
 }
 
 /// A generous step limit: sixteen times the inputs of a strategy that

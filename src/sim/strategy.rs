@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
+use super::check::{Checker, Violation};
 use super::scenario::Scenario;
-use crate::{Action, Config, Discontinuity, Instant, Machine, Nanos, ProbeReason, Reason};
+use crate::{Action, Config, Discontinuity, Input, Instant, Machine, Nanos, ProbeReason, Reason};
 
 /// What the simulated worker hands a strategy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,6 +157,11 @@ impl StrategyKind {
 pub struct MachineStrategy {
     config: Config,
     machine: Option<Machine<Nanos>>,
+    /// Follows every call when the strategy was made with
+    /// [`MachineStrategy::checked`].
+    checker: Option<Checker<Nanos>>,
+    checked: bool,
+    violation: Option<Violation>,
 }
 
 impl MachineStrategy {
@@ -164,7 +170,32 @@ impl MachineStrategy {
         MachineStrategy {
             config,
             machine: None,
+            checker: None,
+            checked: false,
+            violation: None,
         }
+    }
+
+    /// Like [`MachineStrategy::new`], and every call is also checked with
+    /// a [`Checker`]; the first broken rule is kept in
+    /// [`MachineStrategy::violation`]. The run goes on regardless, so the
+    /// simulator's own results stay those of [`MachineStrategy::new`].
+    pub fn checked(config: Config) -> Self {
+        MachineStrategy {
+            checked: true,
+            ..MachineStrategy::new(config)
+        }
+    }
+
+    /// The first well-formedness rule a call broke, if the strategy is
+    /// checked and one did.
+    pub fn violation(&self) -> Option<&Violation> {
+        self.violation.as_ref()
+    }
+
+    /// The machine, once the first connection created it.
+    pub fn machine(&self) -> Option<&Machine<Nanos>> {
+        self.machine.as_ref()
     }
 }
 
@@ -176,17 +207,27 @@ impl Strategy for MachineStrategy {
     fn handle(&mut self, now: Nanos, event: Event) -> Response {
         let Some(machine) = &mut self.machine else {
             if event == Event::Connect {
-                self.machine = Some(Machine::new(self.config, now));
+                let machine = Machine::new(self.config, now);
+                if self.checked {
+                    self.checker = Some(Checker::new(&machine));
+                }
+                self.machine = Some(machine);
             }
             return Response::default();
         };
-        let actions = match event {
-            Event::Connect => machine.reset(now),
-            Event::Reply { seq } => machine.on_reply(now, seq),
-            Event::Heartbeat => machine.on_inbound(now),
-            Event::Timer => machine.on_timer(now),
-            Event::Resume { slept } => machine.on_resume(now, slept),
+        let input = match event {
+            Event::Connect => Input::Reset,
+            Event::Reply { seq } => Input::Reply { seq },
+            Event::Heartbeat => Input::Inbound,
+            Event::Timer => Input::Timer,
+            Event::Resume { slept } => Input::Resume { slept },
         };
+        let actions = machine.handle(now, input);
+        if let Some(checker) = &mut self.checker {
+            if let Err(violation) = checker.check(machine, now, input, &actions) {
+                self.violation.get_or_insert(violation);
+            }
+        }
 
         // The timer is re-read through `wakeup` by the simulator.
         let mut response = Response {

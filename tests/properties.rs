@@ -1,0 +1,753 @@
+//! Property tests: the guarantees of `docs/guarantees.md` over generated
+//! configs, peers, clocks and drivers.
+//!
+//! | property | what it checks | how |
+//! |---|---|---|
+//! | P1 total | no panic, every call well-formed, a forward discontinuity re-probes | direct driving with arbitrary instants, and the simulator |
+//! | P2 safety | a healthy peer within the precondition is never declared dead | `check_scenario` |
+//! | P3 liveness | a dead peer is declared dead within the bound | `check_scenario` |
+//! | P4 input first | input right after a late wake-up beats the expiring window | direct driving |
+//! | P5 determinism | same inputs, same outputs; a clone follows the original | both |
+//! | P6 no surprises | without discontinuities the machine is a plain reference model | direct driving |
+//!
+//! Each property runs `PROPTEST_CASES` cases (256 by default; CI sets
+//! 10,000). Failures are saved to `proptest-regressions/properties.txt`,
+//! which is committed so that a case once found is replayed first forever.
+
+mod strategies;
+
+use std::time::Duration;
+
+use keepalive::sim::check::{check_scenario, Checker, ScenarioReport, ScenarioViolation};
+use keepalive::sim::{run_recorded, MachineStrategy, RunOptions, Scenario};
+use keepalive::{
+    Action, Actions, Config, DiscontinuityKind, Evidence, Input, Machine, Mode, Nanos, Probe,
+    ProbeReason, Reason, Wakeup,
+};
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+
+use strategies::{nanos, ns, Call, Focus, What};
+
+/// The cases come from `PROPTEST_CASES` (proptest's default reads it);
+/// failures go to the committed regressions file.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/properties.txt",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
+
+/// The calls a direct-driving property makes at most. Long enough to cross
+/// several windows, a verdict and a reset; short enough that a case costs
+/// well under a millisecond.
+const CALLS: usize = 160;
+
+/// More wake-ups than a silent peer takes to exhaust any `sim_config`
+/// (four windows of at most twenty wake-ups each, after an idle period
+/// of at most four windows). A run that reaches it is a machine that
+/// never lets a window end.
+const WAKE_UP_LIMIT: usize = 10_000;
+
+// ---- Driving the machine directly --------------------------------------------
+
+/// One call made, and what came of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Made {
+    now: Nanos,
+    input: Input,
+    /// Inbound traffic or a reply to a probe issued since the last reset.
+    heard: bool,
+    /// Credited time of the last send (a probe, a heartbeat or `Sent`)
+    /// before the call, since the last reset.
+    last_send: Duration,
+    actions: Actions<Nanos>,
+    wakeup: Option<Wakeup<Nanos>>,
+}
+
+/// Turns the described calls into concrete `(instant, input)` pairs
+/// against `machine`, feeding each one, and returns what every call made.
+/// `on_call` sees the machine before and after each call.
+fn drive(
+    machine: &mut Machine<Nanos>,
+    start: Nanos,
+    calls: &[Call],
+    mut on_call: impl FnMut(&Machine<Nanos>, &Machine<Nanos>, &Made) -> Result<(), TestCaseError>,
+) -> Result<Vec<Made>, TestCaseError> {
+    let tolerance = machine.config().tolerance();
+    let mut checker = Checker::new(machine);
+    let mut last = start;
+    let mut issued = Vec::new();
+    // Where the probes issued since the last reset start in `issued`.
+    let mut since_reset = 0;
+    let mut last_send = Duration::ZERO;
+    let mut made = Vec::with_capacity(calls.len());
+    for call in calls {
+        let wake = machine.next_wakeup().map(|wakeup| wakeup.at);
+        let now = call.when.resolve(last, wake, tolerance);
+        let input = call.what.resolve(&issued);
+        let heard = match input {
+            Input::Inbound => true,
+            Input::Reply { seq } => issued[since_reset..].contains(&seq),
+            _ => false,
+        };
+        let before = machine.clone();
+
+        let actions = machine.handle(now, input);
+
+        if input == Input::Reset {
+            since_reset = issued.len();
+        }
+        if let Some(probe) = actions.probe() {
+            issued.push(probe.seq);
+        }
+        let step = Made {
+            now,
+            input,
+            heard,
+            last_send,
+            actions,
+            wakeup: machine.next_wakeup(),
+        };
+        checker
+            .check(machine, now, input, &actions)
+            .map_err(|violation| TestCaseError::fail(format!("{violation} ({step:?})")))?;
+        on_call(&before, machine, &step)?;
+        let sent = matches!(
+            actions.output,
+            Some(Action::SendProbe(_) | Action::SendHeartbeat)
+        );
+        if input == Input::Reset {
+            last_send = Duration::ZERO;
+        } else if (sent || input == Input::Sent) && !before.is_dead() {
+            last_send = machine.credited();
+        }
+        last = now;
+        made.push(step);
+    }
+    Ok(made)
+}
+
+/// Rules e and g, checked call by call. In active mode:
+///
+/// * a forward discontinuity (a late step or a resume hint) on any input
+///   but inbound traffic sends a probe in the same call when none was
+///   outstanding;
+/// * a resume hint sends one even when one was, unless something was sent
+///   at that very credited instant already (several hints at one instant
+///   send one probe);
+/// * and only then: a late step with a probe outstanding, a backward step
+///   or inbound traffic sends no discontinuity probe (one probe per
+///   discontinuity, never a burst).
+fn reprobes_after_discontinuity(
+    before: &Machine<Nanos>,
+    after: &Machine<Nanos>,
+    made: &Made,
+) -> Result<(), TestCaseError> {
+    let active = before.config().mode() == Mode::Active;
+    if made.input == Input::Reset || !active || before.is_dead() || after.is_dead() {
+        return Ok(());
+    }
+    let kind = made.actions.discontinuity.map(|seen| seen.kind);
+    let resume = matches!(kind, Some(DiscontinuityKind::Resume { .. }));
+    let late = matches!(kind, Some(DiscontinuityKind::Late { .. }));
+    let unprobed = late && !before.window_open() && !made.heard;
+
+    match made.actions.probe().map(|probe| probe.reason) {
+        Some(ProbeReason::Discontinuity) => {
+            prop_assert!(unprobed, "a discontinuity probe without cause: {made:?}");
+        }
+        Some(ProbeReason::Resume) => {
+            prop_assert!(resume, "a resume probe without a hint: {made:?}");
+        }
+        _ => {}
+    }
+
+    let repeated = before.window_open() && made.last_send == after.credited();
+    let due = unprobed || resume && !made.heard && !repeated;
+    prop_assert!(
+        !due || made.actions.probe().is_some(),
+        "a forward discontinuity sent no probe: {made:?}"
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// P1: any config, any instants (the ends of the `Nanos` range, steps
+    /// back and forth across all of it, exactly at and one past every
+    /// boundary), any inputs: no panic, every call well-formed, and every
+    /// forward discontinuity followed by its probe.
+    #[test]
+    fn p1_any_instants_and_inputs_give_well_formed_actions(
+        config in strategies::any_config(),
+        start in strategies::start(),
+        calls in strategies::calls(CALLS),
+    ) {
+        let mut machine = Machine::new(config, start);
+        drive(&mut machine, start, &calls, |before, after, made| {
+            prop_assert!(made.actions.into_iter().count() <= 3);
+            reprobes_after_discontinuity(before, after, made)
+        })?;
+    }
+
+    /// P1 through the simulator: arbitrary peers, clocks and drivers, every
+    /// call checked. The bounds of P2 and P3 are checked on the same runs.
+    #[test]
+    fn p1_simulated_runs_are_well_formed_and_keep_the_bounds(
+        scenario in strategies::scenario(Focus::Any),
+    ) {
+        expect_kept(&scenario)?;
+    }
+
+    /// P2: a peer that never dies is never declared dead when the window
+    /// that began the fatal run of misses met `L + J·(S + E) < W`.
+    #[test]
+    fn p2_a_healthy_peer_within_the_precondition_is_never_declared_dead(
+        scenario in strategies::scenario(Focus::Healthy),
+    ) {
+        expect_kept(&scenario)?;
+    }
+
+    /// P3: a peer that dies is declared dead within the bound of
+    /// `docs/guarantees.md`, every jump, stall, sleep and backward step
+    /// counted at its allowance.
+    #[test]
+    fn p3_a_dead_peer_is_declared_dead_within_the_bound(
+        scenario in strategies::scenario(Focus::Dying),
+    ) {
+        expect_kept(&scenario)?;
+    }
+}
+
+/// Fails the case with the broken guarantee and the scenario's numbers.
+fn expect_kept(scenario: &Scenario) -> Result<ScenarioReport, TestCaseError> {
+    check_scenario(scenario).map_err(|violation| match violation {
+        ScenarioViolation::Invalid(error) => {
+            TestCaseError::fail(format!("the strategy made an invalid scenario: {error}"))
+        }
+        violation => TestCaseError::fail(violation.to_string()),
+    })
+}
+
+// ---- P4: input first ---------------------------------------------------------------
+
+/// How the late call that reaches the window's end comes about.
+#[derive(Clone, Copy, Debug)]
+enum LateCall {
+    /// The timer fires this long past `E` after its instant (a stall, a
+    /// forward jump, a host sleep the clock counted).
+    Timer(u64),
+    /// The host resumed, this long past `E` after the pending wake-up.
+    Resume(u64),
+}
+
+/// When the input that waited behind the late call is delivered,
+/// relative to the late call.
+#[derive(Clone, Copy, Debug)]
+enum Behind {
+    /// At the same instant: it was queued behind the timer.
+    Same,
+    /// Later, by any amount (a jump between the two calls).
+    Later(u64),
+    /// Earlier: the clock stepped back between the two calls.
+    Earlier(u64),
+}
+
+/// What the waiting input is.
+#[derive(Clone, Copy, Debug)]
+enum Waiting {
+    Inbound,
+    /// The reply to the first unanswered probe.
+    FirstReply,
+    /// The reply to the latest probe.
+    LatestReply,
+}
+
+fn late_call() -> impl Strategy<Value = LateCall> {
+    let beyond = prop_oneof![1u64..=1_000, 1u64..=1 << 40, 1u64..=1 << 62];
+    prop_oneof![
+        3 => beyond.clone().prop_map(LateCall::Timer),
+        1 => beyond.prop_map(LateCall::Resume),
+    ]
+}
+
+fn behind() -> impl Strategy<Value = Behind> {
+    prop_oneof![
+        3 => Just(Behind::Same),
+        1 => prop_oneof![0u64..=1_000, 0u64..=1 << 62].prop_map(Behind::Later),
+        1 => prop_oneof![1u64..=1_000, 1u64..=1 << 62].prop_map(Behind::Earlier),
+    ]
+}
+
+fn waiting() -> impl Strategy<Value = Waiting> {
+    prop_oneof![
+        Just(Waiting::Inbound),
+        Just(Waiting::FirstReply),
+        Just(Waiting::LatestReply),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// P4: a reply (passive mode: a heartbeat) delivered right after a late
+    /// wake-up wins over the window that wake-up would have expired.
+    ///
+    /// The late call is placed where it matters: at the first wake-up
+    /// whose credit (the wait plus `E`) reaches the window's end, in the
+    /// window chosen by `window` (the last one before the verdict by
+    /// default), so that without the grace turn the call would count the
+    /// miss, or declare the peer dead.
+    #[test]
+    fn p4_input_behind_a_late_wake_up_wins_over_the_expiring_window(
+        config in strategies::sim_config(),
+        start in 0u64..=1 << 62,
+        window in prop_oneof![3 => Just(None), 1 => (0u32..4).prop_map(Some)],
+        late in late_call(),
+        behind in behind(),
+        waiting in waiting(),
+    ) {
+        let start = Nanos(start);
+        let mut machine = Machine::new(config, start);
+        let last = config.max_misses() - 1;
+        let target = window.map_or(last, |window| window.min(last));
+        let tolerance = nanos(config.tolerance());
+
+        let window_length = nanos(config.reply_window());
+
+        // The silent peer: every timer on time until the late call is due.
+        // `opened` is where the first window started in credited time
+        // (passive mode: the idle deadline); window `k` ends `k + 1`
+        // windows after it, anchored to the first.
+        let mut now = start;
+        let mut probes: Vec<u64> = Vec::new();
+        let mut opened = None;
+        let mut calls = 0;
+        let wake = loop {
+            calls += 1;
+            prop_assert!(calls <= WAKE_UP_LIMIT, "the target window never came to its end");
+            let wake = machine.next_wakeup().expect("no verdict before the target window");
+            let credited_wake = nanos(machine.credited()) + (wake.at.0 - now.0);
+            if let Some(opened) = opened {
+                let end = opened + window_length * u64::from(machine.misses() + 1);
+                if machine.misses() == target && credited_wake + tolerance >= end {
+                    break wake;
+                }
+            }
+            now = wake.at;
+            let actions = machine.on_timer(now);
+            prop_assert!(actions.dead().is_none(), "dead before the target window");
+            if let Some(probe) = actions.probe() {
+                probes.push(probe.seq);
+            }
+            if machine.window_open() && opened.is_none() {
+                opened = Some(match config.mode() {
+                    Mode::Active => nanos(machine.credited()),
+                    Mode::Passive => nanos(config.idle()),
+                });
+            }
+        };
+        let misses = machine.misses();
+
+        let (at, actions) = match late {
+            LateCall::Timer(beyond) => {
+                let at = Nanos(wake.at.0.saturating_add(tolerance).saturating_add(beyond));
+                (at, machine.on_timer(at))
+            }
+            LateCall::Resume(beyond) => {
+                let at = Nanos(wake.at.0.saturating_add(tolerance).saturating_add(beyond));
+                (at, machine.on_resume(at, None))
+            }
+        };
+        prop_assert!(actions.dead().is_none(), "the late call declared the peer dead");
+        prop_assert_eq!(machine.misses(), misses, "the late call counted a miss");
+        prop_assert_eq!(
+            machine.next_wakeup().map(|w| w.reason),
+            Some(Reason::Grace),
+            "the late call gave no grace turn"
+        );
+
+        let behind_at = match behind {
+            Behind::Same => at,
+            Behind::Later(by) => Nanos(at.0.saturating_add(by)),
+            Behind::Earlier(by) => Nanos(at.0.saturating_sub(by)),
+        };
+        let input = match (config.mode(), waiting) {
+            (Mode::Passive, _) | (_, Waiting::Inbound) => Input::Inbound,
+            (Mode::Active, Waiting::FirstReply) => Input::Reply { seq: probes[0] },
+            (Mode::Active, Waiting::LatestReply) => Input::Reply {
+                seq: *probes.last().expect("a window is open, so a probe went out"),
+            },
+        };
+        let actions = machine.handle(behind_at, input);
+        prop_assert!(actions.dead().is_none(), "the waiting input lost to the window");
+        prop_assert_eq!(machine.misses(), 0, "the expired window was counted");
+        // A window may be open again at once, but only for a send
+        // obligation that fell due, never as a retry of the old one.
+        let retried = actions.probe().is_some_and(|probe| probe.reason == ProbeReason::Retry);
+        prop_assert!(!retried, "the expired window was retried");
+    }
+}
+
+// ---- P5: determinism ------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// P5 through the simulator: the same scenario twice gives the same
+    /// trace, the same counts and the same recorded facts.
+    #[test]
+    fn p5_the_same_scenario_gives_the_same_run(scenario in strategies::scenario(Focus::Any)) {
+        let options = RunOptions {
+            trace: Some(Duration::ZERO..scenario.duration),
+            max_steps: None,
+        };
+        let once = run_recorded(&scenario, &mut MachineStrategy::new(scenario.machine), &options);
+        let twice = run_recorded(&scenario, &mut MachineStrategy::new(scenario.machine), &options);
+        prop_assert_eq!(once, twice);
+    }
+
+    /// P5 directly: a clone taken anywhere and fed the same suffix answers
+    /// exactly as the original does.
+    #[test]
+    fn p5_a_clone_fed_the_same_suffix_answers_the_same(
+        config in strategies::any_config(),
+        start in strategies::start(),
+        calls in strategies::calls(CALLS),
+        split in any::<prop::sample::Index>(),
+    ) {
+        let split = split.index(calls.len() + 1);
+        let mut machine = Machine::new(config, start);
+        let prefix = drive(&mut machine, start, &calls[..split], |_, _, _| Ok(()))?;
+        let last = prefix.last().map_or(start, |made| made.now);
+
+        let mut clone = machine.clone();
+        let original = drive(&mut machine, last, &calls[split..], |_, _, _| Ok(()))?;
+        let copy = drive(&mut clone, last, &calls[split..], |_, _, _| Ok(()))?;
+        prop_assert_eq!(original, copy);
+    }
+}
+
+// ---- P6: no jumps, no surprises ----------------------------------------------------
+
+/// The machine as the contract describes it when nothing jumps: a driver
+/// whose every input comes at most `E` after the wake-up the machine asked
+/// for, never earlier than the previous input and never with a resume
+/// hint. Time is then simply the time since creation; no grace turn, no
+/// discontinuity probe and no clamp can come into play.
+///
+/// Written from `docs/design.md`, rule by rule, without looking at how the
+/// machine stores its state.
+#[derive(Clone, Debug)]
+struct Reference {
+    idle: u64,
+    window: u64,
+    step: u64,
+    send_every: Option<u64>,
+    misses_allowed: u32,
+    passive: bool,
+
+    /// Where time zero is: the creation or the last reset.
+    origin: Nanos,
+    now: u64,
+    /// The pending wake-up and its reason.
+    wake: u64,
+    reason: Reason,
+    dead: bool,
+
+    last_inbound: u64,
+    last_send: u64,
+    /// The open window: its start and its end.
+    open: Option<(u64, u64)>,
+    misses: u32,
+    /// Evidence since the last inbound traffic.
+    probes_sent: u32,
+    waited: Option<(u64, u64)>,
+
+    /// Probes issued since the last reset, and the next number.
+    first_seq: u64,
+    next_seq: u64,
+}
+
+impl Reference {
+    fn new(config: &Config, origin: Nanos) -> Self {
+        let mut reference = Reference {
+            idle: nanos(config.idle()),
+            window: nanos(config.reply_window()),
+            step: nanos(config.max_step()),
+            send_every: config.send_every().map(nanos),
+            misses_allowed: config.max_misses(),
+            passive: config.mode() == Mode::Passive,
+            origin,
+            now: 0,
+            wake: 0,
+            reason: Reason::Idle,
+            dead: false,
+            last_inbound: 0,
+            last_send: 0,
+            open: None,
+            misses: 0,
+            probes_sent: 0,
+            waited: None,
+            first_seq: 0,
+            next_seq: 0,
+        };
+        reference.schedule();
+        reference
+    }
+
+    fn wakeup(&self) -> Option<Wakeup<Nanos>> {
+        (!self.dead).then(|| Wakeup {
+            at: self.origin + ns(self.wake),
+            reason: self.reason,
+        })
+    }
+
+    fn call(&mut self, at: Nanos, input: Input) -> Actions<Nanos> {
+        if input == Input::Reset {
+            // A new connection: everything but the config and the
+            // sequence numbers starts over.
+            *self = Reference {
+                origin: at,
+                first_seq: self.next_seq,
+                ..Reference::new_like(self)
+            };
+            return Actions {
+                timer: self.wakeup(),
+                ..Actions::none()
+            };
+        }
+        if self.dead {
+            return Actions::none();
+        }
+        self.now = at.0 - self.origin.0;
+        let before = (self.wake, self.reason);
+
+        // Inbound traffic and sends only note the time while nothing is
+        // due: the idle and send deadlines move lazily.
+        let heard = match input {
+            Input::Inbound => true,
+            Input::Reply { seq } => (self.first_seq..self.next_seq).contains(&seq),
+            _ => false,
+        };
+        if heard {
+            self.last_inbound = self.now;
+            if self.open.is_none() && self.now < self.wake {
+                return Actions::none();
+            }
+            self.open = None;
+            self.misses = 0;
+            self.probes_sent = 0;
+            self.waited = None;
+        }
+        if input == Input::Sent {
+            self.last_send = self.now;
+            if self.now < self.wake {
+                return Actions::none();
+            }
+        }
+
+        let mut output = None;
+        // A window's end: a miss, then a retry one window later, or the
+        // verdict.
+        if let Some((start, end)) = self.open {
+            if self.now >= end {
+                let waited = self.now - start;
+                self.waited = Some(match self.waited {
+                    None => (waited, waited),
+                    Some((short, long)) => (short.min(waited), long.max(waited)),
+                });
+                self.misses += 1;
+                if self.misses >= self.misses_allowed {
+                    self.dead = true;
+                    return Actions {
+                        output: Some(Action::Dead(self.evidence())),
+                        ..Actions::none()
+                    };
+                }
+                self.open = Some((self.now, end + self.window));
+                if !self.passive {
+                    output = Some(self.probe(ProbeReason::Retry));
+                }
+            }
+        }
+        // The idle deadline: a probe (passive: the allowed delay starts at
+        // the deadline itself).
+        let due = self.last_inbound + self.idle;
+        if self.open.is_none() && self.now >= due {
+            if self.passive {
+                self.open = Some((due, due + self.window));
+            } else {
+                self.open = Some((self.now, self.now + self.window));
+                output = Some(self.probe(ProbeReason::Idle));
+            }
+        }
+        // The send obligation, when nothing else went out.
+        if let Some(every) = self.send_every {
+            if output.is_none() && self.now >= self.last_send + every {
+                if self.passive {
+                    self.last_send = self.now;
+                    output = Some(Action::SendHeartbeat);
+                } else {
+                    if self.open.is_none() {
+                        self.open = Some((self.now, self.now + self.window));
+                    }
+                    output = Some(self.probe(ProbeReason::SendObligation));
+                }
+            }
+        }
+
+        self.schedule();
+        Actions {
+            discontinuity: None,
+            output,
+            // The driver hears of a new wake-up, or of a new reason for
+            // the same one.
+            timer: ((self.wake, self.reason) != before)
+                .then(|| self.wakeup())
+                .flatten(),
+        }
+    }
+
+    /// A fresh reference with the config and sequence numbers of `like`.
+    fn new_like(like: &Reference) -> Reference {
+        let mut fresh = Reference {
+            now: 0,
+            wake: 0,
+            reason: Reason::Idle,
+            dead: false,
+            last_inbound: 0,
+            last_send: 0,
+            open: None,
+            misses: 0,
+            probes_sent: 0,
+            waited: None,
+            ..like.clone()
+        };
+        fresh.schedule();
+        fresh
+    }
+
+    fn probe(&mut self, reason: ProbeReason) -> Action<Nanos> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.probes_sent += 1;
+        self.last_send = self.now;
+        Action::SendProbe(Probe { seq, reason })
+    }
+
+    fn evidence(&self) -> Evidence {
+        let (short, long) = self.waited.unwrap_or((0, 0));
+        Evidence {
+            probes_sent: self.probes_sent,
+            windows_missed: self.misses,
+            shortest_window: ns(short),
+            longest_window: ns(long),
+            silence: ns(self.now - self.last_inbound),
+            discontinuities: 0,
+        }
+    }
+
+    /// The earliest of: the window's end (or the idle deadline when none
+    /// is open), a watch step while a window is open or at all times in
+    /// passive mode, and the send obligation.
+    fn schedule(&mut self) {
+        let (mut wake, mut reason) = match self.open {
+            Some((_, end)) => (end, Reason::WindowEnd),
+            None => (self.last_inbound + self.idle, Reason::Idle),
+        };
+        if (self.open.is_some() || self.passive) && self.now + self.step < wake {
+            (wake, reason) = (self.now + self.step, Reason::Watch);
+        }
+        if let Some(every) = self.send_every {
+            if self.last_send + every < wake {
+                (wake, reason) = (self.last_send + every, Reason::SendObligation);
+            }
+        }
+        self.wake = wake;
+        self.reason = reason;
+    }
+}
+
+/// An input of a run without discontinuities.
+#[derive(Clone, Copy, Debug)]
+enum QuietWhen {
+    /// At the wake-up plus this share (per mille) of `E`.
+    OnTime(u16),
+    /// This share (per mille) of the way from the previous input to the
+    /// wake-up: early or spurious.
+    Early(u16),
+}
+
+fn quiet_calls() -> impl Strategy<Value = Vec<(QuietWhen, What)>> {
+    let when = prop_oneof![
+        3 => Just(QuietWhen::OnTime(0)),
+        1 => Just(QuietWhen::OnTime(1000)),
+        2 => (0u16..=1000).prop_map(QuietWhen::OnTime),
+        3 => (0u16..=1000).prop_map(QuietWhen::Early),
+    ];
+    let what = prop_oneof![
+        8 => Just(What::Timer),
+        2 => Just(What::Inbound),
+        3 => (0u8..4).prop_map(What::ReplyTo),
+        1 => any::<u64>().prop_map(What::ReplyAny),
+        2 => Just(What::Sent),
+        1 => Just(What::Reset),
+    ];
+    prop::collection::vec((when, what), 0..=CALLS)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// P6: with no clock jump, no stall, no resume hint and a driver at
+    /// most `E` late (early and spurious wake-ups allowed), the machine
+    /// answers every call exactly like the reference model: the same
+    /// probes, heartbeats, verdicts with the same evidence, and wake-ups at
+    /// the same instants for the same reasons.
+    #[test]
+    fn p6_without_discontinuities_the_machine_is_the_reference_model(
+        config in strategies::sim_config(),
+        start in 0u64..=1 << 62,
+        calls in quiet_calls(),
+    ) {
+        let start = Nanos(start);
+        let mut machine = Machine::new(config, start);
+        let mut reference = Reference::new(&config, start);
+        prop_assert_eq!(machine.next_wakeup(), reference.wakeup());
+
+        let tolerance = nanos(config.tolerance());
+        let mut last = start;
+        let mut issued = Vec::new();
+        for (index, (when, what)) in calls.into_iter().enumerate() {
+            // After a verdict only a reset does anything; keep time still.
+            let wake = machine.next_wakeup().map_or(last, |wakeup| wakeup.at);
+            let now = match when {
+                QuietWhen::OnTime(share) => {
+                    Nanos(wake.0 + u64::from(share) * tolerance / 1000)
+                }
+                QuietWhen::Early(share) => {
+                    Nanos(last.0 + (wake.0 - last.0) / 1000 * u64::from(share))
+                }
+            };
+            let input = what.resolve(&issued);
+
+            let actual = machine.handle(now, input);
+            let expected = reference.call(now, input);
+
+            prop_assert_eq!(
+                actual, expected,
+                "call {} ({:?} at {:?}) differs from the reference", index, input, now
+            );
+            prop_assert_eq!(machine.next_wakeup(), reference.wakeup());
+            if let Some(probe) = actual.probe() {
+                issued.push(probe.seq);
+            }
+            last = now;
+        }
+    }
+}
