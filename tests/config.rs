@@ -409,3 +409,20 @@ fn below_twenty_nanoseconds_the_derived_tolerance_reaches_zero_and_is_refused() 
     let error = refused(Config::builder().reply_window(Duration::from_nanos(3)));
     assert_eq!(error, ConfigError::Zero(Field::MaxStep));
 }
+
+#[test]
+fn active_after_passive_restores_active_mode_and_keeps_every_other_setting() {
+    let config = Config::builder()
+        .idle(Duration::from_secs(45))
+        .reply_window(Duration::from_secs(12))
+        .max_misses(5)
+        .passive()
+        .active()
+        .build()
+        .expect("a valid config");
+
+    assert_eq!(config.mode(), Mode::Active);
+    assert_eq!(config.idle(), Duration::from_secs(45));
+    assert_eq!(config.reply_window(), Duration::from_secs(12));
+    assert_eq!(config.max_misses(), 5);
+}
