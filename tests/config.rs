@@ -426,3 +426,20 @@ fn active_after_passive_restores_active_mode_and_keeps_every_other_setting() {
     assert_eq!(config.reply_window(), Duration::from_secs(12));
     assert_eq!(config.max_misses(), 5);
 }
+
+#[test]
+fn a_step_or_tolerance_derived_to_zero_names_the_divisor_it_came_from() {
+    let tiny = Config::builder()
+        .reply_window(Duration::from_nanos(3))
+        .build()
+        .expect_err("a 3 ns window derives a zero step");
+    assert_eq!(tiny, ConfigError::Zero(Field::MaxStep));
+    assert!(tiny.to_string().contains("reply_window / 4"), "{tiny}");
+
+    let small = Config::builder()
+        .reply_window(Duration::from_nanos(19))
+        .build()
+        .expect_err("a 19 ns window derives a zero tolerance");
+    assert_eq!(small, ConfigError::Zero(Field::Tolerance));
+    assert!(small.to_string().contains("reply_window / 20"), "{small}");
+}

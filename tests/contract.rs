@@ -1620,3 +1620,89 @@ fn a_machine_driven_through_the_trait_with_std_instants_agrees_with_nanos() {
     }
     assert!(real.is_dead() && nanos_machine.is_dead());
 }
+
+// ---- Extremes of the credited clock ----------------------------------------
+
+/// Drives a machine whose clock swings forward by just under `idle` and
+/// back again `swings` times with traffic at each end, so that the
+/// credited clock passes the rebase point (2^62 ns) and, for many swings,
+/// what a `u64` could hold. Returns the credited instant of the last
+/// traffic, the probe's instant and the verdict's instant.
+fn swing_then_go_silent(swings: u32) -> (Nanos, Nanos, Nanos) {
+    let idle = Duration::from_nanos(1 << 58);
+    let window = Duration::from_nanos(1 << 57);
+    let config = Config::builder()
+        .idle(idle)
+        .reply_window(window)
+        .max_misses(1)
+        .build()
+        .expect("within MAX_SPAN");
+    let top = Nanos((1 << 58) - 1);
+    let mut machine = Machine::new(config, Nanos(0));
+    for _ in 0..swings {
+        let _ = machine.on_inbound(top);
+        let _ = machine.on_inbound(Nanos(0));
+    }
+    let _ = machine.on_inbound(top);
+
+    let mut probe_at = None;
+    for _ in 0..100 {
+        let now = machine.next_wakeup().expect("live until the verdict").at;
+        let actions = machine.on_timer(now);
+        if actions.probe().is_some() {
+            probe_at = Some(now);
+        }
+        if actions.dead().is_some() {
+            return (top, probe_at.expect("a probe first"), now);
+        }
+    }
+    panic!("no verdict within 100 wake-ups");
+}
+
+#[test]
+fn deadlines_keep_their_distances_when_the_credited_clock_is_rebased() {
+    // 15 swings leave the credited clock just below 2^62, so the rebase
+    // happens while the probe's window is open; 80 swings credit more
+    // than a u64 of nanoseconds could hold without rebasing.
+    for swings in [15, 80] {
+        let (last_traffic, probe_at, dead_at) = swing_then_go_silent(swings);
+
+        assert_eq!(probe_at, Nanos(last_traffic.0 + (1 << 58)), "{swings}");
+        assert_eq!(dead_at, Nanos(probe_at.0 + (1 << 57)), "{swings}");
+    }
+}
+
+#[test]
+fn the_machine_reports_the_config_it_runs_with() {
+    let config = active(secs(45), secs(12), 4);
+
+    let machine = Machine::new(config, at(0));
+
+    assert_eq!(machine.config(), &config);
+}
+
+#[test]
+fn inbound_traffic_at_the_armed_idle_instant_re_arms_at_once() {
+    let mut h = Harness::new(standard(3), at(0));
+    assert_eq!(h.wakeup().at, at(30));
+
+    let actions = h.inbound(at(30));
+
+    assert_eq!(actions.timer.map(|wakeup| wakeup.at), Some(at(60)));
+}
+
+#[test]
+fn a_send_at_the_armed_obligation_instant_re_arms_for_the_next_one() {
+    let config = Config::builder()
+        .idle(secs(90))
+        .send_every(secs(60))
+        .build()
+        .expect("valid");
+    let mut h = Harness::new(config, at(0));
+    assert_eq!(h.wakeup().at, at(60));
+
+    let actions = h.sent(at(60));
+
+    assert_eq!(actions.probe(), None, "the send fulfilled the obligation");
+    assert_eq!(actions.timer.map(|wakeup| wakeup.at), Some(at(90)));
+}
