@@ -138,6 +138,24 @@ mod tests {
         assert_eq!(farthest, Nanos(u64::MAX));
     }
 
+    #[cfg(feature = "std")]
+    #[test]
+    fn std_instants_measure_and_add_like_std_does() {
+        let start = std::time::Instant::now();
+        let later = Instant::checked_add(&start, Duration::from_secs(3))
+            .expect("three seconds ahead is representable");
+
+        assert_eq!(later, start + Duration::from_secs(3));
+        assert_eq!(
+            Instant::saturating_duration_since(&later, start),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            Instant::saturating_duration_since(&start, later),
+            Duration::ZERO
+        );
+    }
+
     #[test]
     fn a_step_to_an_earlier_instant_measures_zero() {
         assert_eq!(Nanos(5).saturating_duration_since(Nanos(9)), Duration::ZERO);
