@@ -157,6 +157,11 @@ mod tests {
     }
 
     #[test]
+    fn nanos_print_as_seconds_with_every_digit() {
+        assert_eq!(format!("{:?}", Nanos(1_500_000_007)), "Nanos(1.500000007s)");
+    }
+
+    #[test]
     fn a_step_to_an_earlier_instant_measures_zero() {
         assert_eq!(Nanos(5).saturating_duration_since(Nanos(9)), Duration::ZERO);
     }
