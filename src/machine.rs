@@ -335,47 +335,13 @@ impl<I: Instant> Machine<I> {
         let mut actions = Actions::none();
         let previous = (self.wake, self.reason);
 
-        let mut discontinuity = match step {
-            Step::OnTime { observed } => {
-                let credited = Duration::from_nanos(observed);
-                Discontinuity {
-                    kind: DiscontinuityKind::Late { by: Duration::ZERO },
-                    observed: credited,
-                    credited,
-                }
-            }
-            Step::Late {
-                observed,
-                by,
-                credited,
-            } => Discontinuity {
-                kind: DiscontinuityKind::Late {
-                    by: Duration::from_nanos(by),
-                },
-                observed: Duration::from_nanos(observed),
-                credited: Duration::from_nanos(credited),
-            },
-            Step::Backward { by } => Discontinuity {
-                kind: DiscontinuityKind::Backward {
-                    by: Duration::from_nanos(by),
-                },
-                observed: Duration::ZERO,
-                credited: Duration::ZERO,
-            },
-        };
-        let mut seen = !matches!(step, Step::OnTime { .. });
-        if let Event::Resume(slept) = event {
-            discontinuity.kind = DiscontinuityKind::Resume { slept };
-            seen = true;
+        actions.discontinuity = reported(step, event);
+        if actions.discontinuity.is_some() {
+            self.discontinuities = self.discontinuities.saturating_add(1);
         }
         // A backward step credits nothing, so it cannot make a window
         // expire early and needs neither a grace turn nor a probe.
-        let forward =
-            seen && !matches!(step, Step::Backward { .. }) || matches!(event, Event::Resume(_));
-        if seen {
-            self.discontinuities = self.discontinuities.saturating_add(1);
-            actions.discontinuity = Some(discontinuity);
-        }
+        let forward = matches!(step, Step::Late { .. }) || matches!(event, Event::Resume(_));
 
         match event {
             Event::Heard => self.heard(),
@@ -588,4 +554,39 @@ impl<I: Instant> Machine<I> {
         self.wake = wake;
         self.reason = reason;
     }
+}
+
+/// The discontinuity to report for this step and input, if any: a late or
+/// backward step, or a resume hint whatever the step was.
+fn reported(step: Step, event: Event) -> Option<Discontinuity> {
+    let (kind, observed, credited) = match step {
+        Step::OnTime { observed } => (None, observed, observed),
+        Step::Late {
+            observed,
+            by,
+            credited,
+        } => (
+            Some(DiscontinuityKind::Late {
+                by: Duration::from_nanos(by),
+            }),
+            observed,
+            credited,
+        ),
+        Step::Backward { by } => (
+            Some(DiscontinuityKind::Backward {
+                by: Duration::from_nanos(by),
+            }),
+            0,
+            0,
+        ),
+    };
+    let kind = match event {
+        Event::Resume(slept) => DiscontinuityKind::Resume { slept },
+        _ => kind?,
+    };
+    Some(Discontinuity {
+        kind,
+        observed: Duration::from_nanos(observed),
+        credited: Duration::from_nanos(credited),
+    })
 }
