@@ -3,73 +3,17 @@
 //! trace renderer for the crate's machine, and each checked for the rule's
 //! effect in the stats or the trace rows, not only for its text.
 
-use std::time::Duration;
-
-use keepalive::sim::{
-    run, Entry, Event, Jump, MachineStrategy, Order, Outcome, Pause, RandomJumps, ResumeHint,
-    RunOptions, Scenario, Stats, Step, Trace,
-};
+use keepalive::sim::{Event, Jump, Order, Outcome, Pause, RandomJumps, ResumeHint, Step, Trace};
 use keepalive::{Config, DiscontinuityKind};
 
-fn secs(secs: f64) -> Duration {
-    Duration::from_secs_f64(secs)
-}
-
-/// Runs the crate's machine through `scenario`, tracing all of it.
-fn outcome(scenario: &Scenario) -> Outcome {
-    let mut strategy = MachineStrategy::new(scenario.machine);
-    let options = RunOptions {
-        trace: Some(Duration::ZERO..scenario.duration),
-        max_steps: None,
-    };
-    run(scenario, &mut strategy, &options).expect("the scenario is valid and the loop terminates")
-}
-
-/// A quiet scenario for `machine` with a peer that always answers (or
-/// sends) in `latency`, run for `duration`.
-fn quiet(machine: Config, latency: f64, duration: f64) -> Scenario {
-    let mut scenario = Scenario::quiet(machine);
-    scenario.peer.latency_min = secs(latency);
-    scenario.peer.latency_max = secs(latency);
-    scenario.peer.slow_latency = secs(latency);
-    scenario.duration = secs(duration);
-    scenario
-}
-
-/// Snapshots a timeline under the rule it shows, with the legend below.
-fn assert_timeline(name: &str, rule: &str, trace: &Trace) {
-    let page = format!("{rule}\n\n{trace}\n{}", Trace::LEGEND);
-    insta::with_settings!({ description => rule, omit_expression => true }, {
-        insta::assert_snapshot!(name, page);
-    });
-}
-
-fn steps(trace: &Trace) -> impl Iterator<Item = (Duration, &Step)> {
-    trace.rows.iter().filter_map(|row| match &row.entry {
-        Entry::Input(step) => Some((row.real, step)),
-        Entry::Note(_) => None,
-    })
-}
-
-/// The real times at which the machine sent a probe.
-fn probes(trace: &Trace) -> Vec<Duration> {
-    steps(trace)
-        .filter(|(_, step)| step.response.probe.is_some())
-        .map(|(real, _)| real)
-        .collect()
-}
+mod timeline;
+use timeline::*;
 
 /// The reasons of the probes, in order.
 fn probe_reasons(trace: &Trace) -> Vec<&'static str> {
     steps(trace)
         .filter_map(|(_, step)| step.response.probe.map(|sent| sent.why))
         .collect()
-}
-
-fn assert_no_verdict(stats: &Stats, trace: &Trace) {
-    assert_eq!(stats.healthy_drops, [], "{trace}");
-    assert_eq!(stats.deaths, [], "{trace}");
-    assert!(!trace.to_string().contains("DEAD"), "{trace}");
 }
 
 fn config(idle: f64, window: f64, misses: u32) -> keepalive::ConfigBuilder {
@@ -101,7 +45,7 @@ fn rule_a_idle_probe_is_measured_from_the_last_inbound() {
         "{trace}"
     );
     assert_eq!(probe_reasons(&trace), ["idle"; 3], "{trace}");
-    assert_timeline("rule_a_idle_probe", A, &trace);
+    assert_timeline!("rule_a_idle_probe", A, &trace);
 }
 
 // ---- Rule b: the window is anchored to the first unanswered probe --------
@@ -136,7 +80,7 @@ fn rule_b_window_is_anchored_to_the_first_probe() {
         [secs(4.0), secs(8.0), secs(12.0)],
         "{trace}"
     );
-    assert_timeline("rule_b_window_anchored", B, &trace);
+    assert_timeline!("rule_b_window_anchored", B, &trace);
 }
 
 // ---- Rule c: misses count until inbound traffic clears them --------------
@@ -169,7 +113,7 @@ fn rule_c_late_replies_reset_the_miss_count_and_a_dead_peer_runs_it_out() {
     assert_eq!(reasons[..4], ["idle", "retry", "idle", "retry"], "{trace}");
     let late = steps(&trace).find(|(_, step)| step.event == Event::Reply { seq: 0 });
     assert_eq!(late.map(|(real, _)| real), Some(secs(16.0)), "{trace}");
-    assert_timeline("rule_c_misses_and_reset", C, &trace);
+    assert_timeline!("rule_c_misses_and_reset", C, &trace);
 }
 
 // ---- Rule d: credited time ------------------------------------------------
@@ -203,7 +147,7 @@ fn rule_d_a_forward_jump_is_credited_only_step_plus_tolerance() {
     assert_eq!(step.credited, Some(secs(16.0)), "{trace}");
     let reply = steps(&trace).find(|(_, step)| step.event == Event::Reply { seq: 0 });
     assert_eq!(reply.map(|(real, _)| real), Some(secs(13.0)), "{trace}");
-    assert_timeline("rule_d_credited_jump", D, &trace);
+    assert_timeline!("rule_d_credited_jump", D, &trace);
 }
 
 // ---- Rule e: a late wake-up is a discontinuity, never a verdict ----------
@@ -243,7 +187,7 @@ fn rule_e_a_late_timer_gets_a_grace_turn_and_the_queued_reply_wins() {
         "{trace}"
     );
     assert_eq!(at_end[1].event, Event::Reply { seq: 0 }, "{trace}");
-    assert_timeline("rule_e_grace_turn", E, &trace);
+    assert_timeline!("rule_e_grace_turn", E, &trace);
 }
 
 // ---- Rule f: early and spurious wake-ups change nothing ------------------
@@ -275,7 +219,7 @@ fn rule_f_early_and_spurious_wakeups_change_only_wakeups() {
     assert_eq!(stats.deaths, exact.stats.deaths, "{trace}");
     assert_eq!(stats.deaths.len(), 1, "{trace}");
     assert_eq!(stats.healthy_drops, [], "{trace}");
-    assert_timeline("rule_f_early_and_spurious", F, &trace);
+    assert_timeline!("rule_f_early_and_spurious", F, &trace);
 }
 
 // ---- Rule g: the resume hint sends a probe at once -----------------------
@@ -305,7 +249,7 @@ fn rule_g_resume_hint_probes_at_once() {
     assert_eq!(at, secs(135.0), "{trace}");
     assert_eq!(step.response.probe.map(|sent| sent.why), Some("resume"));
     assert_eq!(probes(&trace)[..2], [secs(30.0), secs(135.0)], "{trace}");
-    assert_timeline("rule_g_resume_probe", G, &trace);
+    assert_timeline!("rule_g_resume_probe", G, &trace);
 }
 
 // ---- Rule h: same inputs, same outputs ------------------------------------
@@ -339,5 +283,5 @@ fn rule_h_the_same_scenario_gives_the_same_trace() {
     assert_eq!(first.stats, second.stats);
     assert_eq!(first.stats.noticed(), 1, "{}", first.trace);
     assert_eq!(first.stats.healthy_drops, [], "{}", first.trace);
-    assert_timeline("rule_h_determinism", H, &first.trace);
+    assert_timeline!("rule_h_determinism", H, &first.trace);
 }

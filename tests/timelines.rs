@@ -8,66 +8,11 @@
 
 use std::time::Duration;
 
-use keepalive::sim::{
-    run, Entry, Event, Jump, MachineStrategy, Order, Outcome, Pause, ResumeHint, RunOptions,
-    Scenario, Sleep, Stats, Trace,
-};
+use keepalive::sim::{Event, Jump, Order, Outcome, Pause, ResumeHint, Scenario, Sleep};
 use keepalive::{Config, DiscontinuityKind};
 
-fn secs(secs: f64) -> Duration {
-    Duration::from_secs_f64(secs)
-}
-
-/// Runs the crate's machine through `scenario`, tracing all of it.
-fn outcome(scenario: &Scenario) -> Outcome {
-    let mut strategy = MachineStrategy::new(scenario.machine);
-    let options = RunOptions {
-        trace: Some(Duration::ZERO..scenario.duration),
-        max_steps: None,
-    };
-    run(scenario, &mut strategy, &options).expect("the scenario is valid and the loop terminates")
-}
-
-/// A quiet scenario for `machine` with a peer that always answers (or
-/// sends) in `latency`, run for `duration`.
-fn quiet(machine: Config, latency: f64, duration: f64) -> Scenario {
-    let mut scenario = Scenario::quiet(machine);
-    scenario.peer.latency_min = secs(latency);
-    scenario.peer.latency_max = secs(latency);
-    scenario.peer.slow_latency = secs(latency);
-    scenario.duration = secs(duration);
-    scenario
-}
-
-/// Snapshots a timeline under the case it shows, with the legend below.
-fn assert_timeline(name: &str, case: &str, trace: &Trace) {
-    let page = format!("{case}\n\n{trace}\n{}", Trace::LEGEND);
-    insta::with_settings!({ description => case, omit_expression => true }, {
-        insta::assert_snapshot!(name, page);
-    });
-}
-
-/// The real times at which the machine sent a probe.
-fn probes(trace: &Trace) -> Vec<Duration> {
-    steps(trace)
-        .filter(|(_, step)| step.response.probe.is_some())
-        .map(|(real, _)| real)
-        .collect()
-}
-
-fn steps(trace: &Trace) -> impl Iterator<Item = (Duration, &keepalive::sim::Step)> {
-    trace.rows.iter().filter_map(|row| match &row.entry {
-        Entry::Input(step) => Some((row.real, step)),
-        Entry::Note(_) => None,
-    })
-}
-
-/// No verdict at all, and the peer heard from after the discontinuity.
-fn assert_no_verdict(stats: &Stats, trace: &Trace) {
-    assert_eq!(stats.healthy_drops, [], "{trace}");
-    assert_eq!(stats.deaths, [], "{trace}");
-    assert!(!trace.to_string().contains("DEAD"), "{trace}");
-}
+mod timeline;
+use timeline::*;
 
 // ---- S1: a controller's clock stepped forward a day ----------------------
 
@@ -97,7 +42,7 @@ fn s1_a_day_long_forward_step_marks_no_node_dead() {
     assert_eq!(stats.discontinuities, 1, "{trace}");
     let renewal = steps(&trace).find(|(_, step)| step.event == Event::Heartbeat);
     assert_eq!(renewal.map(|(real, _)| real), Some(secs(10.1)), "{trace}");
-    assert_timeline("s1_forward_step_of_a_day", S1, &trace);
+    assert_timeline!("s1_forward_step_of_a_day", S1, &trace);
 }
 
 // ---- S2: an NTP step larger than the timeout -----------------------------
@@ -129,7 +74,7 @@ fn s2_an_ntp_step_larger_than_the_timeout_expires_nothing() {
     assert!(after.is_some_and(|(_, step)| step.response.discontinuity.is_some()));
     let keepalive = steps(&trace).find(|(_, step)| step.event == Event::Heartbeat);
     assert_eq!(keepalive.map(|(real, _)| real), Some(secs(0.51)), "{trace}");
-    assert_timeline("s2_ntp_step_beyond_the_timeout", S2, &trace);
+    assert_timeline!("s2_ntp_step_beyond_the_timeout", S2, &trace);
 }
 
 // ---- S3: a backward step makes "now - then" negative ---------------------
@@ -170,7 +115,7 @@ fn s3_a_backward_step_after_the_reply_is_no_verdict_and_no_panic() {
     );
     assert_eq!(seen.credited, Duration::ZERO, "{trace}");
     assert!(probes(&trace).len() >= 3, "{trace}");
-    assert_timeline("s3_backward_step", S3, &trace);
+    assert_timeline!("s3_backward_step", S3, &trace);
 }
 
 // ---- S4: the host slept and the monotonic clock did not count it ---------
@@ -206,7 +151,7 @@ fn s4_a_probe_goes_out_at_once_when_the_host_resumes() {
     assert_eq!(at, secs(301.0));
     assert!(step.response.probe.is_some(), "{trace}");
     assert_eq!(probes(&trace)[..2], [secs(180.0), secs(301.0)], "{trace}");
-    assert_timeline("s4_probe_on_resume", S4, &trace);
+    assert_timeline!("s4_probe_on_resume", S4, &trace);
 }
 
 // ---- S5: the overdue timer runs before the data already waiting ----------
@@ -250,7 +195,7 @@ fn s5_queued_heartbeats_behind_a_late_timer_keep_the_peer_alive() {
         .filter(|(real, step)| *real == end && step.event == Event::Heartbeat)
         .count();
     assert_eq!(queued, 25, "{trace}");
-    assert_timeline("s5_queued_data_before_late_timer", S5, &trace);
+    assert_timeline!("s5_queued_data_before_late_timer", S5, &trace);
 }
 
 // ---- S6: the next ping scheduled from the reply instead of the send ------
@@ -281,7 +226,7 @@ fn s6_the_next_ping_is_scheduled_from_the_send_not_the_late_reply() {
     assert_eq!(probes, [secs(60.0), secs(120.0), secs(180.0), secs(240.0)]);
     let reply = steps(&trace).find(|(_, step)| step.event == Event::Reply { seq: 0 });
     assert_eq!(reply.map(|(real, _)| real), Some(secs(110.0)), "{trace}");
-    assert_timeline("s6_ping_from_the_send", S6, &trace);
+    assert_timeline!("s6_ping_from_the_send", S6, &trace);
 }
 
 // ---- S7: each new probe pushes the pending deadline back -----------------
@@ -317,7 +262,7 @@ fn s7_the_deadline_is_anchored_to_the_first_unanswered_probe() {
     assert_eq!(death.died, secs(5.0));
     assert_eq!(death.took, Some(secs(25.0)), "dead at 30 s: {trace}");
     assert_eq!(probes(&trace), [secs(10.0), secs(20.0)], "{trace}");
-    assert_timeline("s7_deadline_anchored", S7, &trace);
+    assert_timeline!("s7_deadline_anchored", S7, &trace);
 }
 
 // ---- S8: a burst of probes after a stall ----------------------------------
@@ -352,7 +297,7 @@ fn s8_one_probe_after_a_stall_not_a_burst() {
     let at_resume = probes.iter().filter(|&&at| at == resumed).count();
     assert_eq!(at_resume, 1, "{trace}");
     assert_eq!(probes[..3], [secs(30.0), resumed, secs(366.0)], "{trace}");
-    assert_timeline("s8_one_probe_after_stall", S8, &trace);
+    assert_timeline!("s8_one_probe_after_stall", S8, &trace);
 }
 
 #[test]
