@@ -122,3 +122,8 @@ pub use time::{Instant, Nanos};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// Compiles the driving guide's code blocks as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/driving.md")]
+pub struct DrivingDoctests;
