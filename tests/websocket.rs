@@ -21,9 +21,10 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
+use futures_util::{SinkExt, StreamExt};
 use keepalive::{Config, Discontinuity, DiscontinuityKind, Evidence, ProbeReason};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{sleep, timeout};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -670,54 +671,74 @@ async fn a_pong_with_a_foreign_payload_is_inbound_traffic_not_a_reply() {
     assert_eq!(log.replies(), Vec::<u64>::new());
 }
 
+/// The server answers the first probe, then stops answering and sends a
+/// Pong of its own every 100 ms instead, carrying a number no probe of the
+/// session carried: one past the last probe's, one before the first, or one
+/// far away. Each is traffic from the peer and keeps it alive (silent, it
+/// would be dead 1.5 s after its reply); handed to the machine as a reply,
+/// it would be ignored and the peer declared dead.
 #[tokio::test]
-async fn a_pong_with_a_sequence_number_never_issued_does_not_keep_the_peer_alive() {
-    let config = config(250, 600, 2);
-    let foreign = 1_u64 << 40;
-
-    // The frozen server sends a Pong for a probe that was never sent every
-    // 100 ms: the machine hears each as a reply nobody asked for and
-    // ignores it, so the peer dies as if silent.
+async fn a_pong_with_a_sequence_number_never_issued_is_inbound_traffic() {
     let server = Server::start().await.unwrap();
     let ws = connect(&server).await;
     let log = Log::default();
-    server.freeze();
+    let config = config(250, 600, 2);
+
     let script = async {
-        loop {
-            let payload = Bytes::copy_from_slice(&foreign.to_be_bytes());
+        log.wait_for(0, "reply to #0", |event| *event == Event::Reply { seq: 0 })
+            .await;
+        server.freeze();
+        let probes = log.probes();
+        let first = probes[0].seq;
+        let last = probes[probes.len() - 1].seq;
+        let never_issued = [last.wrapping_add(1), first.wrapping_sub(1), 1 << 40];
+        for seq in never_issued.into_iter().cycle().take(25) {
+            let payload = Bytes::copy_from_slice(&seq.to_be_bytes());
             server.push(Message::Pong(payload));
             sleep(ms(100)).await;
         }
     };
-    let started = Instant::now();
     let outcome = until_done(
         session::run(ws, config, SystemClock, log.recorder()),
         script,
     )
     .await;
-    let took = started.elapsed();
 
-    let Err(Ok(evidence)) = outcome else {
-        panic!("expected a verdict, got {outcome:?}");
-    };
-    assert_eq!(evidence.windows_missed, 2);
-    assert_eq!(evidence.probes_sent, 2);
-    assert!(log.replies().iter().filter(|&&seq| seq == foreign).count() >= 5);
-    assert!(took <= bound(&config) + SCHEDULING_ALLOWANCE, "{took:?}");
+    assert!(outcome.is_ok(), "the session ended: {outcome:?}");
+    let probes = log.probes();
+    for seq in log.replies() {
+        assert!(
+            probes.iter().any(|probe| probe.seq == seq),
+            "#{seq} was never issued, yet logged as a reply: {probes:?}"
+        );
+    }
+    let inbound = log.filter(|event| (event == Event::Inbound).then_some(()));
+    assert!(inbound.len() >= 15, "{:#?}", log.events());
 }
 
 // ---- How a session ends without a verdict ---------------------------------------
 
+/// The peer closes the connection; the session ends as closed, and the
+/// peer receives the close frame that answers its own, which tungstenite
+/// queues on reading the peer's but writes only when flushed.
 #[tokio::test]
-async fn a_close_frame_from_the_peer_ends_the_session_as_closed() {
-    let server = Server::start().await.unwrap();
-    let ws = connect(&server).await;
+async fn a_close_frame_from_the_peer_is_answered_and_ends_the_session_as_closed() {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
     let config = config(250, 600, 2);
 
-    server.push(Message::Close(Some(CloseFrame {
-        code: CloseCode::Away,
-        reason: "maintenance".into(),
-    })));
+    let peer = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+        let close = CloseFrame {
+            code: CloseCode::Away,
+            reason: "maintenance".into(),
+        };
+        ws.send(Message::Close(Some(close))).await.unwrap();
+        // The answer, or the end of the connection if none came.
+        ws.next().await
+    });
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let outcome = timeout(TEST_TIMEOUT, session::run(ws, config, SystemClock, |_| {}))
         .await
         .unwrap();
@@ -728,6 +749,13 @@ async fn a_close_frame_from_the_peer_ends_the_session_as_closed() {
             assert_eq!(frame.reason, "maintenance");
         }
         other => panic!("expected a close, got {other:?}"),
+    }
+    let answer = timeout(TEST_TIMEOUT, peer).await.unwrap().unwrap();
+    match answer {
+        Some(Ok(Message::Close(Some(frame)))) => {
+            assert_eq!(frame.code, CloseCode::Away);
+        }
+        other => panic!("expected the answering close frame, got {other:?}"),
     }
 }
 

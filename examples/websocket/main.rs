@@ -20,9 +20,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use keepalive::{Config, DiscontinuityKind, Evidence};
+use keepalive::{Config, DiscontinuityKind, Evidence, MAX_SPAN};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::client::{uri_mode, IntoClientRequest};
+use tokio_tungstenite::tungstenite::stream::Mode;
 use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::WebSocketStream;
 
@@ -61,7 +62,7 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 struct Args {
     /// Connect to this server (`ws://host:port/path`) instead of running
     /// the demo.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_url)]
     url: Option<String>,
 
     /// Inbound silence before a probe is sent.
@@ -74,6 +75,11 @@ struct Args {
     idle: Duration,
 
     /// How long each probe waits for its Pong.
+    ///
+    /// A window under about 100 ms is too short for tokio's timer, which
+    /// works in 1 ms steps: the tolerance for a late wake-up is a twentieth
+    /// of the window (5 ms at 100 ms), and each wake-up later than that is
+    /// reported as a clock discontinuity.
     #[arg(
         long,
         default_value = "1.5s",
@@ -162,17 +168,7 @@ async fn demo(out: &Output, config: Config) -> ExitCode {
         }
     };
     out.connected(&url);
-    let tolerance = config.tolerance();
-    let bound = config.detection_time() + 2 * tolerance;
-    out.note(&format!(
-        "idle {:?}, window {:?}, {} misses, tolerance {:?}: a dead peer \
-         is declared dead within {:?} of its last traffic",
-        config.idle(),
-        config.reply_window(),
-        config.max_misses(),
-        tolerance,
-        bound,
-    ));
+    out.note(&describe(&config));
 
     let freeze = async {
         tokio::time::sleep(config.idle().mul_f64(HEALTHY_IDLE_PERIODS)).await;
@@ -194,7 +190,7 @@ async fn demo(out: &Output, config: Config) -> ExitCode {
                  Pong; bound idle + misses × window + 2 × tolerance = {:.3} s",
                 since(Some(frozen_at)),
                 since(out.last_heard.get()),
-                bound.as_secs_f64(),
+                bound(&config).as_secs_f64(),
             ));
             ExitCode::SUCCESS
         }
@@ -208,6 +204,9 @@ async fn demo(out: &Output, config: Config) -> ExitCode {
 /// Keeps `url` alive until the peer is dead or the connection ends, and
 /// again and again with `reconnect`.
 async fn keep_alive(out: &Output, url: &str, config: Config, reconnect: bool) -> ExitCode {
+    if !out.json {
+        out.text(&describe(&config));
+    }
     loop {
         let code = match connect(url).await {
             Err(why) => {
@@ -216,10 +215,20 @@ async fn keep_alive(out: &Output, url: &str, config: Config, reconnect: bool) ->
             }
             Ok(ws) => {
                 out.connected(url);
+                // The machine counts the connection's start as traffic.
+                out.last_heard.set(Some(Instant::now()));
                 let session = session::run(ws, config, SystemClock, |event| out.event(&event));
                 match session.await {
                     Ok(evidence) => {
                         out.dead(&evidence);
+                        if !out.json {
+                            let heard = out.last_heard.get().expect("set on connecting");
+                            out.text(&format!(
+                                "verdict {:.3} s after the last traffic; bound {:.3} s",
+                                heard.elapsed().as_secs_f64(),
+                                bound(&config).as_secs_f64(),
+                            ));
+                        }
                         ExitCode::from(3)
                     }
                     Err(error) => {
@@ -254,6 +263,49 @@ async fn connect(url: &str) -> Result<Ws, String> {
     }
 }
 
+/// `idle + max_misses × reply_window + 2 × tolerance`: the real time from
+/// the peer's last traffic to the verdict when nothing jumps and every
+/// wake-up is at most the tolerance late (`docs/guarantees.md`).
+fn bound(config: &Config) -> Duration {
+    config.detection_time() + 2 * config.tolerance()
+}
+
+/// The config and the bound it gives, in one line.
+fn describe(config: &Config) -> String {
+    format!(
+        "idle {:?}, window {:?}, {} misses, tolerance {:?}: a dead peer \
+         is declared dead within {:?} of its last traffic",
+        config.idle(),
+        config.reply_window(),
+        config.max_misses(),
+        config.tolerance(),
+        bound(config),
+    )
+}
+
+/// Accepts a `ws://` URL with a host; anything else is a bad argument
+/// rather than a connection that fails.
+fn parse_url(text: &str) -> Result<String, String> {
+    let request = text
+        .into_client_request()
+        .map_err(|error| format!("{text:?} is not a URL: {error}"))?;
+    let uri = request.uri();
+    match uri_mode(uri) {
+        Ok(Mode::Plain) => {}
+        Ok(Mode::Tls) => {
+            return Err(format!(
+                "{text:?} needs TLS, which this example is built without: \
+                 use a ws:// URL"
+            ))
+        }
+        Err(_) => return Err(format!("{text:?} is not a ws:// URL")),
+    }
+    if uri.host().map_or(true, str::is_empty) {
+        return Err(format!("{text:?} has no host: write ws://host:port/path"));
+    }
+    Ok(text.to_string())
+}
+
 /// Accepts `1.5s`, `500ms` or plain seconds (`0.25`).
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -268,8 +320,18 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a duration: write `1.5s`, `500ms` or `0.25`"))?;
-    Duration::try_from_secs_f64(value * scale)
-        .map_err(|_| format!("{text:?} is not a duration: it must be finite and not negative"))
+    let secs = value * scale;
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!(
+            "{text:?} is not a duration: it must be finite and not negative"
+        ));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| {
+        format!(
+            "{text:?} is too large: the machine supports at most {} s",
+            MAX_SPAN.as_secs()
+        )
+    })
 }
 
 /// Prints what happens, as text or as one JSON object per line.

@@ -2,9 +2,9 @@
 //!
 //! [`run`] owns the connection until the peer is declared dead or the
 //! connection ends. Probes are WebSocket Ping frames whose payload is the
-//! probe's sequence number as 8 big-endian bytes; a Pong carrying such a
-//! payload is handed to the machine as a reply, and every other frame as
-//! plain inbound traffic.
+//! probe's sequence number as 8 big-endian bytes; a Pong carrying the number
+//! of a probe this session sent is handed to the machine as a reply, and
+//! every other frame as plain inbound traffic.
 //!
 //! The file depends on nothing but `keepalive`, tokio, tokio-tungstenite and
 //! futures-util, so it can be copied into an application as it is.
@@ -50,15 +50,14 @@ impl Clock for SystemClock {
 pub enum Event {
     /// A probe (a Ping frame) was sent.
     Probe(Probe),
-    /// A Pong carrying a sequence number arrived and was handed to the
-    /// machine as a reply. The machine ignores a number it never issued
-    /// (apart from the time it carries).
+    /// A Pong carrying the sequence number of a probe this session sent
+    /// arrived and was handed to the machine as a reply.
     Reply {
         /// The sequence number the Pong carried.
         seq: u64,
     },
-    /// Any other frame arrived: a Pong with some other payload, a Ping,
-    /// text or binary data.
+    /// Any other frame arrived: a Pong with some other payload (a number
+    /// this session never sent included), a Ping, text or binary data.
     Inbound,
     /// The machine saw a clock discontinuity (a jump, a stall, a late
     /// wake-up); informational.
@@ -70,7 +69,8 @@ pub enum Event {
 /// Why a session ended without a verdict.
 #[derive(Debug)]
 pub enum SessionError {
-    /// The peer closed the connection, with its close frame if it sent one.
+    /// The peer closed the connection, with its close frame if it sent one
+    /// (the reply to it has been sent, as far as the connection allowed).
     Closed(Option<CloseFrame>),
     /// Reading or writing the connection failed (reset, broken pipe, a
     /// protocol violation).
@@ -157,6 +157,7 @@ where
         clock,
         on_event,
         latest: tokio::time::Instant::now(),
+        issued: None,
     };
     let result = driver.run().await;
 
@@ -176,6 +177,12 @@ struct Driver<S, C, F> {
     /// The latest instant seen on tokio's clock: the floor of every
     /// deadline (see [`Driver::deadline`]).
     latest: tokio::time::Instant,
+    /// The sequence numbers of the probes sent so far: the first, and one
+    /// past the last (`None` before the first probe). The machine ignores a
+    /// reply carrying a number it never issued, yet a Pong from the peer is
+    /// traffic whatever it carries: only a number in this range goes to
+    /// `on_reply`, any other to `on_inbound`.
+    issued: Option<(u64, u64)>,
 }
 
 impl<S, C, F> Driver<S, C, F>
@@ -247,13 +254,19 @@ where
 
         let now = self.clock.now();
         let actions = match message {
-            Message::Close(frame) => return Err(SessionError::Closed(frame)),
+            Message::Close(frame) => {
+                // tungstenite has queued the reply to the close frame; it
+                // goes out only with a flush. Best effort, as after a
+                // verdict: the connection is dropped either way.
+                let _ = timeout(CLOSE_TIMEOUT, self.ws.flush()).await;
+                return Err(SessionError::Closed(frame));
+            }
             Message::Pong(payload) => match decode_seq(&payload) {
-                Some(seq) => {
+                Some(seq) if self.was_issued(seq) => {
                     (self.on_event)(Event::Reply { seq });
                     self.machine.on_reply(now, seq)
                 }
-                None => {
+                _ => {
                     (self.on_event)(Event::Inbound);
                     self.machine.on_inbound(now)
                 }
@@ -268,47 +281,60 @@ where
         self.act(actions, wake).await
     }
 
-    /// Carries out the machine's actions in the order given, feeding back
-    /// `on_sent` after each frame sent (and acting on what that returns).
+    /// Carries out the machine's actions in the order given.
+    ///
+    /// The machine counts a probe or a heartbeat as a send when it hands it
+    /// out, so neither is followed by `on_sent`: after a send that waited
+    /// behind a backlog, that call would report a false `Late`
+    /// discontinuity.
     async fn act(
         &mut self,
         actions: Actions<Instant>,
         wake: &mut Instant,
     ) -> Result<Option<Evidence>, SessionError> {
-        let mut pending = Some(actions);
-        while let Some(actions) = pending.take() {
-            for action in actions {
-                match action {
-                    Action::Discontinuity(seen) => {
-                        (self.on_event)(Event::Discontinuity(seen));
-                    }
-                    Action::SendProbe(probe) => {
-                        let payload = Bytes::copy_from_slice(&probe.seq.to_be_bytes());
-                        self.send(Message::Ping(payload)).await?;
-                        (self.on_event)(Event::Probe(probe));
-                        pending = Some(self.machine.on_sent(self.clock.now()));
-                    }
-                    Action::SendHeartbeat => {
-                        // An unsolicited Pong is the heartbeat RFC 6455
-                        // provides for; the peer sends nothing back.
-                        self.send(Message::Pong(Bytes::new())).await?;
-                        pending = Some(self.machine.on_sent(self.clock.now()));
-                    }
-                    Action::ArmTimer(wakeup) => {
-                        (self.on_event)(Event::Wakeup(wakeup));
-                        *wake = wakeup.at;
-                    }
-                    Action::Dead(evidence) => return Ok(Some(evidence)),
-                    // `Action` may grow; nothing else needs doing today.
-                    _ => {}
+        for action in actions {
+            match action {
+                Action::Discontinuity(seen) => {
+                    (self.on_event)(Event::Discontinuity(seen));
                 }
+                Action::SendProbe(probe) => {
+                    let first = self.issued.map_or(probe.seq, |(first, _)| first);
+                    self.issued = Some((first, probe.seq.wrapping_add(1)));
+                    let payload = Bytes::copy_from_slice(&probe.seq.to_be_bytes());
+                    self.send(Message::Ping(payload)).await?;
+                    (self.on_event)(Event::Probe(probe));
+                }
+                Action::SendHeartbeat => {
+                    // An unsolicited Pong is the heartbeat RFC 6455
+                    // provides for; the peer sends nothing back.
+                    self.send(Message::Pong(Bytes::new())).await?;
+                }
+                Action::ArmTimer(wakeup) => {
+                    (self.on_event)(Event::Wakeup(wakeup));
+                    *wake = wakeup.at;
+                }
+                Action::Dead(evidence) => return Ok(Some(evidence)),
+                // `Action` may grow; nothing else needs doing today.
+                _ => {}
             }
         }
         Ok(None)
     }
 
+    /// Sends one of the machine's frames. An application that sends its
+    /// own data frames on the connection calls `machine.on_sent(now)` after
+    /// each of them (and acts on what it returns) when its config has a
+    /// send obligation; the machine's own frames need no such call.
     async fn send(&mut self, message: Message) -> Result<(), SessionError> {
         self.ws.send(message).await.map_err(closed_or_transport)
+    }
+
+    /// Whether `seq` is the number of a probe this session sent. Numbers
+    /// are issued one after another, so the range is checked with wrapping
+    /// arithmetic, as the machine does.
+    fn was_issued(&self, seq: u64) -> bool {
+        self.issued
+            .is_some_and(|(first, end)| seq.wrapping_sub(first) < end.wrapping_sub(first))
     }
 
     /// How long to sleep until `wake`, measured on the injected clock.

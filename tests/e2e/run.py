@@ -476,6 +476,8 @@ def summary(phases, cpu, crate, naive, stops, continued):
     """The table of the run, as lines of text."""
     lines = [
         "End-to-end summary (real time; a 'dead' before the SIGSTOP is a false verdict)",
+        "A discontinuity's size is measured from the machine's previous input (backward) or",
+        "its pending wake-up (late), so it can differ from the shift by a few seconds.",
         "",
         f"{'':<19}| {'crate (keepalive machine)':<60}| naive (interval + deadline)",
         f"{'phase':<9}{'length':>9} | {'dead':>5} {'connects':>8} {'replies':>7} "
