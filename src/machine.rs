@@ -18,6 +18,11 @@ const REBASE_AT: u64 = 1 << 62;
 /// Where the credited clock stands after a rebase.
 const REBASED_TO: u64 = 1 << 61;
 
+/// `last_inbound` while inbound traffic taken on the hot path has not been
+/// credited yet (see [`Machine::hot_until`]). Credited values stay below
+/// [`REBASE_AT`], so no real value collides with it.
+const HEARD_UNCREDITED: u64 = u64::MAX;
+
 /// The liveness machine for one connection.
 ///
 /// Feed it every input with the instant it happened at; act on the
@@ -39,12 +44,21 @@ pub struct Machine<I> {
 
     /// The instant of the latest input, whichever way the clock went.
     last_now: I,
-    /// Credited nanoseconds since creation or the last reset.
+    /// Inbound traffic at an instant from `last_now` up to, not including,
+    /// this one is the hot path: it only records the instant (see
+    /// [`Machine::on_inbound`]). Equal to or before `last_now` when the
+    /// hot path is closed.
+    hot_until: I,
+    /// Credited nanoseconds since creation or the last reset, as of
+    /// `last_now`, or as of an earlier instant while `last_inbound` is
+    /// [`HEARD_UNCREDITED`].
     credited: u64,
     /// The pending wake-up in credited time; never below `credited`.
     wake: u64,
     reason: Reason,
 
+    /// [`HEARD_UNCREDITED`] after the hot path, until the next other call
+    /// credits the step (see [`Machine::credit_heard`]).
     last_inbound: u64,
     last_send: u64,
 
@@ -101,6 +115,7 @@ impl<I: Instant> Machine<I> {
         let mut machine = Machine {
             config,
             last_now: now,
+            hot_until: now,
             credited: 0,
             wake: 0,
             reason: Reason::Idle,
@@ -120,6 +135,7 @@ impl<I: Instant> Machine<I> {
             reset_seq: 0,
         };
         machine.schedule(false);
+        machine.open_hot_path();
         machine
     }
 
@@ -141,9 +157,24 @@ impl<I: Instant> Machine<I> {
     /// the instant and leaves the pending wake-up alone. The idle deadline
     /// moves lazily, when the timer next fires.
     pub fn on_inbound(&mut self, now: I) -> Actions<I> {
+        // Two comparisons of instants stand in for the credit stage: the
+        // step is credited by whichever call comes next.
+        if self.last_now <= now && now < self.hot_until {
+            self.last_now = now;
+            self.last_inbound = HEARD_UNCREDITED;
+            return Actions::none();
+        }
+        self.on_inbound_slow(now)
+    }
+
+    /// Inbound traffic that the hot path did not take. Kept out of line so
+    /// that the hot path needs no stack frame.
+    #[inline(never)]
+    fn on_inbound_slow(&mut self, now: I) -> Actions<I> {
         if self.dead {
             return Actions::none();
         }
+        self.credit_heard();
         let step = self.credit(now);
         self.last_inbound = self.credited;
 
@@ -169,6 +200,7 @@ impl<I: Instant> Machine<I> {
         if issued {
             return self.on_inbound(now);
         }
+        self.credit_heard();
         let step = self.credit(now);
         self.settle(step, Event::Nothing)
     }
@@ -178,6 +210,7 @@ impl<I: Instant> Machine<I> {
         if self.dead {
             return Actions::none();
         }
+        self.credit_heard();
         let step = self.credit(now);
         self.last_send = self.credited;
 
@@ -196,6 +229,7 @@ impl<I: Instant> Machine<I> {
         if self.dead {
             return Actions::none();
         }
+        self.credit_heard();
         let step = self.credit(now);
         self.settle(step, Event::Nothing)
     }
@@ -211,6 +245,7 @@ impl<I: Instant> Machine<I> {
         if self.dead {
             return Actions::none();
         }
+        self.credit_heard();
         let step = self.credit(now);
         self.settle(step, Event::Resume(slept))
     }
@@ -237,6 +272,13 @@ impl<I: Instant> Machine<I> {
         if self.dead {
             return None;
         }
+        // While the hot path is open it ends at the wake-up.
+        if self.last_now < self.hot_until {
+            return Some(Wakeup {
+                at: self.hot_until,
+                reason: self.reason,
+            });
+        }
         let wait = self.wake.saturating_sub(self.credited);
         Some(Wakeup {
             at: add_or_farthest(self.last_now, Duration::from_nanos(wait)),
@@ -253,7 +295,7 @@ impl<I: Instant> Machine<I> {
     /// Credited time since creation or the last reset.
     #[must_use]
     pub fn credited(&self) -> Duration {
-        Duration::from_nanos(self.credited)
+        Duration::from_nanos(self.credited_as_of_last_now())
     }
 
     /// Unanswered windows so far in the current run (zero when the peer
@@ -274,6 +316,51 @@ impl<I: Instant> Machine<I> {
     #[must_use]
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    // ---- The hot path ---------------------------------------------------
+
+    /// Opens the hot path for inbound traffic up to the pending wake-up,
+    /// or closes it.
+    ///
+    /// Inbound traffic before the wake-up with no window open and no
+    /// discontinuity since the last traffic only credits its step and
+    /// records it as the last inbound. Steps that are all on time and
+    /// forward add up to the step from the first instant to the last, so
+    /// the crediting can wait for the next call that needs it, and the
+    /// test for "on time and before the wake-up" is one comparison with
+    /// the wake-up's instant. Called whenever the wake-up or the credited
+    /// clock may have changed otherwise than by an on-time step.
+    fn open_hot_path(&mut self) {
+        self.hot_until = self.last_now;
+        let quiet = !self.dead && !self.open && self.discontinuities == 0;
+        // Below the rebase threshold no step on the hot path can rebase.
+        if quiet && self.wake <= REBASE_AT {
+            let wait = Duration::from_nanos(self.wake.saturating_sub(self.credited));
+            if let Some(wake) = self.last_now.checked_add(wait) {
+                self.hot_until = wake;
+            }
+        }
+    }
+
+    /// Credits the steps the hot path took since the last other call: the
+    /// credited clock moves on by the time from its instant to
+    /// `last_now`, which is the wait to the wake-up less what is left of
+    /// it.
+    fn credit_heard(&mut self) {
+        if self.last_inbound == HEARD_UNCREDITED {
+            self.credited = self.credited_as_of_last_now();
+            self.last_inbound = self.credited;
+        }
+    }
+
+    /// The credited clock at `last_now`.
+    fn credited_as_of_last_now(&self) -> u64 {
+        if self.last_inbound != HEARD_UNCREDITED {
+            return self.credited;
+        }
+        let left = self.hot_until.saturating_duration_since(self.last_now);
+        self.wake.saturating_sub(nanos_of(left))
     }
 
     // ---- Stage 1: credit the step --------------------------------------
@@ -351,6 +438,7 @@ impl<I: Instant> Machine<I> {
 
         let grace = self.expire_window(forward, &mut actions);
         if self.dead {
+            self.open_hot_path();
             return actions;
         }
         self.open_window_when_idle(&mut actions);
@@ -360,6 +448,7 @@ impl<I: Instant> Machine<I> {
         self.keep_send_obligation(&mut actions);
 
         self.schedule(grace);
+        self.open_hot_path();
         let clock_moved = !matches!(step, Step::OnTime { .. });
         if clock_moved || (self.wake, self.reason) != previous {
             actions.timer = self.next_wakeup();
@@ -589,4 +678,175 @@ fn reported(step: Step, event: Event) -> Option<Discontinuity> {
         observed: Duration::from_nanos(observed),
         credited: Duration::from_nanos(credited),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Nanos;
+
+    /// xorshift64*: deterministic inputs without a dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, bound: u64) -> u64 {
+            self.next() % bound.max(1)
+        }
+    }
+
+    /// Feeds the same pseudo-random inputs to two machines, one taking
+    /// inbound traffic through [`Machine::on_inbound`] and one crediting
+    /// every inbound step as it comes (the slow path), and checks that
+    /// they answer the same after every input. Returns how many inbound
+    /// calls took the hot path.
+    fn hot_path_matches_eager_crediting<I: Instant + core::fmt::Debug>(
+        config: Config,
+        seed: u64,
+        start: u64,
+        scale: u64,
+        at: impl Fn(u64) -> I,
+        origin: I,
+    ) -> u32 {
+        let mut rng = Rng(seed | 1);
+        let mut clock = start;
+        let mut lazy = Machine::new(config, at(clock));
+        let mut eager = lazy.clone();
+        let mut last_probe = 0;
+        let mut hot = 0;
+        let mut chatty = true;
+
+        for step in 0..5_000 {
+            if step % 300 == 0 {
+                chatty = rng.below(3) != 0;
+            }
+            let wake = lazy
+                .next_wakeup()
+                .map(|wakeup| wakeup.at.saturating_duration_since(origin))
+                .map_or(clock.saturating_add(scale), nanos_of);
+            // Often just before or at the wake-up: the hot path's edge.
+            clock = match rng.below(100) {
+                0..=39 => clock.saturating_add(rng.below(scale / 50)),
+                40..=59 => wake.max(clock).saturating_add(rng.below(scale / 100)),
+                60..=69 => clock,
+                70..=74 => clock.saturating_add(rng.below(scale.saturating_mul(100))),
+                75..=79 => wake.saturating_sub(1).max(clock),
+                80..=84 => wake,
+                _ => clock.saturating_sub(rng.below(scale)).max(start.min(clock)),
+            };
+            let now = at(clock);
+
+            let input = match rng.below(100) {
+                0..=44 if chatty => Input::Inbound,
+                45..=54 => Input::Reply {
+                    seq: if rng.below(4) == 0 {
+                        rng.next()
+                    } else {
+                        last_probe
+                    },
+                },
+                55..=64 => Input::Sent,
+                91..=94 => Input::Resume {
+                    slept: (rng.below(2) == 0).then(|| Duration::from_nanos(rng.next())),
+                },
+                95..=99 => Input::Reset,
+                _ => Input::Timer,
+            };
+            let was_open = lazy.last_now <= now && now < lazy.hot_until;
+            let lazy_actions = lazy.handle(now, input);
+            let eager_actions = match input {
+                Input::Inbound => eager.on_inbound_slow(now),
+                _ => eager.handle(now, input),
+            };
+            if input == Input::Inbound && was_open {
+                hot += 1;
+            }
+            if let Some(probe) = lazy_actions.probe() {
+                last_probe = probe.seq;
+            }
+
+            assert_eq!(
+                lazy_actions, eager_actions,
+                "step {step}: {input:?} at {now:?}"
+            );
+            assert_eq!(lazy.next_wakeup(), eager.next_wakeup(), "step {step}");
+            assert_eq!(lazy.credited(), eager.credited(), "step {step}");
+            assert_eq!(lazy.misses(), eager.misses(), "step {step}");
+            assert_eq!(lazy.window_open(), eager.window_open(), "step {step}");
+            assert_eq!(lazy.is_dead(), eager.is_dead(), "step {step}");
+        }
+        hot
+    }
+
+    fn configs() -> [Config; 6] {
+        let nanos = Duration::from_nanos;
+        let secs = Duration::from_secs;
+        [
+            Config::builder().build(),
+            Config::builder()
+                .idle(secs(10))
+                .reply_window(secs(4))
+                .max_misses(1)
+                .build(),
+            Config::builder()
+                .idle(secs(30))
+                .reply_window(secs(10))
+                .send_every(secs(15))
+                .build(),
+            Config::builder()
+                .idle(secs(20))
+                .reply_window(secs(5))
+                .send_every(secs(8))
+                .passive()
+                .build(),
+            Config::builder()
+                .idle(nanos(50))
+                .reply_window(nanos(20))
+                .build(),
+            Config::builder()
+                .idle(nanos(1 << 58))
+                .reply_window(nanos(1 << 57))
+                .max_misses(2)
+                .build(),
+        ]
+        .map(|config| config.expect("a valid config"))
+    }
+
+    #[test]
+    fn the_hot_path_answers_as_crediting_every_inbound_step_would() {
+        let mut hot = 0;
+        for (index, config) in configs().into_iter().enumerate() {
+            let scale = nanos_of(config.idle());
+            for seed in 0..4 {
+                let seed = seed * 31 + index as u64;
+                hot +=
+                    hot_path_matches_eager_crediting(config, seed, 1 << 20, scale, Nanos, Nanos(0));
+                // Near the end of the representable instants, where the
+                // wake-up cannot always be added.
+                let late = u64::MAX - scale.saturating_mul(50);
+                hot += hot_path_matches_eager_crediting(config, seed, late, scale, Nanos, Nanos(0));
+            }
+        }
+        assert!(hot > 5_000, "only {hot} calls took the hot path");
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn the_hot_path_answers_the_same_with_std_instants() {
+        let origin = std::time::Instant::now();
+        let at = |nanos: u64| origin + Duration::from_nanos(nanos);
+        let mut hot = 0;
+        for (index, config) in configs().into_iter().enumerate() {
+            let scale = nanos_of(config.idle());
+            hot +=
+                hot_path_matches_eager_crediting(config, index as u64, 1 << 40, scale, at, origin);
+        }
+        assert!(hot > 1_000, "only {hot} calls took the hot path");
+    }
 }

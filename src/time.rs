@@ -13,6 +13,12 @@ use core::time::Duration;
 /// jump forward, step backward or stand still; the machine copes with all
 /// three (see [`crate::Machine`]).
 ///
+/// Measured steps must add up: for instants `a <= b <= c`, the duration
+/// from `a` to `c` is the one from `a` to `b` plus the one from `b` to
+/// `c`, and `a` moved forward by `d` is `d` after `a`. The machine relies
+/// on it to credit a run of inbound traffic in one step (any clock that
+/// counts ticks does this).
+///
 /// Implemented for [`std::time::Instant`] (with the `std` feature) and for
 /// [`Nanos`]. Other clocks plug in through a newtype or a conversion:
 /// `tokio::time::Instant` converts with `into_std()` on the way in and

@@ -1,0 +1,46 @@
+//! The memory one connection costs, pinned so that any growth is noticed.
+//!
+//! A server holds one machine per connection, so every byte here is
+//! multiplied by the number of connections. When a size changes on
+//! purpose, update the figure here and in the memory table of
+//! `docs/performance.md`.
+//!
+//! The figures are those of 64-bit targets, where `std::time::Instant` is
+//! 16 bytes (seconds and nanoseconds) on Linux, macOS and Windows alike.
+
+#![cfg(target_pointer_width = "64")]
+
+use std::mem::{align_of, size_of};
+use std::time::Instant;
+
+use keepalive::{Action, Actions, Config, Evidence, Machine, Nanos, Wakeup};
+
+#[test]
+fn a_machine_with_std_instants_is_176_bytes_config_included() {
+    assert_eq!(size_of::<Instant>(), 16);
+    assert_eq!(size_of::<Machine<Instant>>(), 176);
+    assert_eq!(align_of::<Machine<Instant>>(), 8);
+}
+
+#[test]
+fn a_machine_with_nanos_is_160_bytes_config_included() {
+    assert_eq!(size_of::<Machine<Nanos>>(), 160);
+}
+
+#[test]
+fn a_config_is_48_bytes() {
+    assert_eq!(size_of::<Config>(), 48);
+}
+
+#[test]
+fn the_actions_of_one_call_are_152_bytes_with_std_instants() {
+    assert_eq!(size_of::<Actions<Instant>>(), 152);
+    assert_eq!(size_of::<Option<Action<Instant>>>(), 72);
+    assert_eq!(size_of::<Option<Wakeup<Instant>>>(), 24);
+    assert_eq!(size_of::<Evidence>(), 64);
+}
+
+#[test]
+fn the_actions_of_one_call_are_144_bytes_with_nanos() {
+    assert_eq!(size_of::<Actions<Nanos>>(), 144);
+}
