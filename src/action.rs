@@ -17,6 +17,9 @@ pub enum Input {
         /// The sequence number of the probe it answers.
         seq: u64,
     },
+    /// The peer probed us (a ping we must answer). It counts as inbound
+    /// traffic, and the reply comes out of the same call.
+    PeerProbe,
     /// Traffic was sent to the peer (measured for the send obligation).
     Sent,
     /// The timer the machine asked for fired, early, late or spuriously.
@@ -53,6 +56,20 @@ pub struct Probe {
     pub seq: u64,
     /// Why it goes out now.
     pub reason: ProbeReason,
+}
+
+/// Why the peer was found to misbehave: it probed more often than the
+/// configured minimum interval, too many times in a row while no other
+/// traffic flowed. Durations are credited time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Abuse {
+    /// Probes that came too soon since the last other traffic, the last
+    /// one included.
+    pub strikes: u16,
+    /// The gap between the last two probes.
+    pub gap: Duration,
+    /// The configured minimum interval between the peer's probes.
+    pub min_interval: Duration,
 }
 
 /// Why the pending wake-up was chosen.
@@ -144,24 +161,34 @@ pub enum Action<I> {
     SendHeartbeat,
     /// (Re-)arm the single timer. Replaces any earlier wake-up.
     ArmTimer(Wakeup<I>),
+    /// Answer the probe the peer just sent (echo what it carried: a Pong
+    /// for a Ping). Already counted as a send for the send obligation, so
+    /// do not report it with `on_sent`.
+    SendReply,
     /// The peer is dead. The machine does nothing more until a reset.
     Dead(Evidence),
+    /// The peer probes too often while no other traffic flows (the abuse
+    /// policy of [`crate::ConfigBuilder::peer_probe_limit`]). Close the
+    /// connection the way the protocol says (HTTP/2: GOAWAY with
+    /// `ENHANCE_YOUR_CALM` and "too_many_pings"). The machine does nothing
+    /// more until a reset.
+    Misbehaving(Abuse),
     /// A clock discontinuity was seen; informational.
     Discontinuity(Discontinuity),
 }
 
 /// Everything one input produced, in the order to act on it:
-/// discontinuity, then probe, heartbeat or verdict, then the timer.
+/// discontinuity, then probe, heartbeat, reply or verdict, then the timer.
 ///
 /// At most three actions: one discontinuity, one of probe / heartbeat /
-/// verdict, one timer change. Iterate it, or read the slots directly.
+/// reply / verdict, one timer change. Iterate it, or read the slots directly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[must_use = "actions tell the driver to send probes, re-arm the timer or \
               drop a dead peer"]
 pub struct Actions<I> {
     /// The discontinuity seen on this input, if any.
     pub discontinuity: Option<Discontinuity>,
-    /// A probe, heartbeat or verdict, if any.
+    /// A probe, heartbeat, reply or verdict, if any.
     pub output: Option<Action<I>>,
     /// The new wake-up, if it changed. `None` means the timer stays as it
     /// was (or, after a verdict, that no timer is needed).
@@ -197,6 +224,19 @@ impl<I> Actions<I> {
             Some(Action::Dead(evidence)) => Some(evidence),
             _ => None,
         }
+    }
+
+    /// The abuse verdict, if the peer was found to misbehave.
+    pub fn misbehaving(&self) -> Option<Abuse> {
+        match self.output {
+            Some(Action::Misbehaving(abuse)) => Some(abuse),
+            _ => None,
+        }
+    }
+
+    /// True when the peer's probe is to be answered now.
+    pub fn reply(&self) -> bool {
+        matches!(self.output, Some(Action::SendReply))
     }
 }
 

@@ -77,7 +77,10 @@ pub struct Config {
     pub(crate) tolerance: u64,
     /// Zero when there is no send obligation.
     pub(crate) send_every: u64,
+    /// Zero when the peer's probes are not limited.
+    pub(crate) peer_probe_interval: u64,
     pub(crate) max_misses: u32,
+    pub(crate) peer_probe_strikes: u16,
     pub(crate) mode: Mode,
 }
 
@@ -120,6 +123,18 @@ impl Config {
         (self.send_every != 0).then(|| Duration::from_nanos(self.send_every))
     }
 
+    /// The abuse policy for the peer's probes, if any: the minimum
+    /// interval between them while no other traffic flows, and how many
+    /// too-early probes are forgiven before the next one is a verdict.
+    pub fn peer_probe_limit(&self) -> Option<(Duration, u16)> {
+        (self.peer_probe_interval != 0).then(|| {
+            (
+                Duration::from_nanos(self.peer_probe_interval),
+                self.peer_probe_strikes,
+            )
+        })
+    }
+
     /// Active or passive.
     pub fn mode(&self) -> Mode {
         self.mode
@@ -157,6 +172,7 @@ pub struct ConfigBuilder {
     max_step: Option<Duration>,
     tolerance: Option<Duration>,
     send_every: Option<Duration>,
+    peer_probe_limit: Option<(Duration, u16)>,
     mode: Mode,
 }
 
@@ -169,6 +185,7 @@ impl Default for ConfigBuilder {
             max_step: None,
             tolerance: None,
             send_every: None,
+            peer_probe_limit: None,
             mode: Mode::Active,
         }
     }
@@ -214,6 +231,19 @@ impl ConfigBuilder {
     /// default.
     pub fn send_every(mut self, every: Duration) -> Self {
         self.send_every = Some(every);
+        self
+    }
+
+    /// Limits how often the peer may probe us, in the manner of gRPC's
+    /// server keepalive policy. A probe that comes less than
+    /// `min_interval` after the peer's previous one, with no other traffic
+    /// either way in between, is a strike (the tolerance is allowed for
+    /// scheduling delay, and a gap across a clock discontinuity is not
+    /// measured). Other traffic clears the strikes. After `strikes`
+    /// strikes the next one is an [`crate::Action::Misbehaving`] verdict.
+    /// gRPC's server defaults are 5 minutes and 2 strikes. Off by default.
+    pub fn peer_probe_limit(mut self, min_interval: Duration, strikes: u16) -> Self {
+        self.peer_probe_limit = Some((min_interval, strikes));
         self
     }
 
@@ -289,13 +319,33 @@ impl ConfigBuilder {
             send_every = nanos_of(every);
         }
 
+        let (mut peer_probe_interval, mut peer_probe_strikes) = (0, 0);
+        if let Some((min_interval, strikes)) = self.peer_probe_limit {
+            if min_interval.is_zero() {
+                return Err(ConfigError::Zero(Field::PeerProbeInterval));
+            }
+            if min_interval > MAX_SPAN {
+                return Err(ConfigError::TooLong(Field::PeerProbeInterval));
+            }
+            if min_interval <= tolerance {
+                return Err(ConfigError::PeerProbeIntervalNotAboveTolerance {
+                    min_interval,
+                    tolerance,
+                });
+            }
+            peer_probe_interval = nanos_of(min_interval);
+            peer_probe_strikes = strikes;
+        }
+
         Ok(Config {
             idle: nanos_of(self.idle),
             window: nanos_of(self.window),
             max_step: nanos_of(step),
             tolerance: nanos_of(tolerance),
             send_every,
+            peer_probe_interval,
             max_misses: self.max_misses,
+            peer_probe_strikes,
             mode: self.mode,
         })
     }
@@ -315,6 +365,8 @@ pub enum Field {
     Tolerance,
     /// [`ConfigBuilder::send_every`].
     SendEvery,
+    /// The minimum interval of [`ConfigBuilder::peer_probe_limit`].
+    PeerProbeInterval,
     /// `idle + max_misses × reply_window`.
     DetectionTime,
 }
@@ -327,6 +379,7 @@ impl Field {
             Field::MaxStep => "max_step",
             Field::Tolerance => "tolerance",
             Field::SendEvery => "send_every",
+            Field::PeerProbeInterval => "peer_probe_limit's min_interval",
             Field::DetectionTime => "idle + max_misses × reply_window",
         }
     }
@@ -368,6 +421,15 @@ pub enum ConfigError {
         tolerance: Duration,
         /// The reply window.
         reply_window: Duration,
+    },
+    /// The peer-probe limit's minimum interval is not above the tolerance,
+    /// which is allowed on every gap for scheduling delay, so no probe
+    /// could ever be struck.
+    PeerProbeIntervalNotAboveTolerance {
+        /// The minimum interval.
+        min_interval: Duration,
+        /// The tolerance in force (set, or derived from the window).
+        tolerance: Duration,
     },
     /// The send obligation is not below `idle`, so the idle probe would
     /// always fulfil it first.
@@ -428,6 +490,16 @@ impl fmt::Display for ConfigError {
                  ({reply_window:?}), or a late call and its grace turn could \
                  use up the next window: lower tolerance or widen \
                  reply_window"
+            ),
+            ConfigError::PeerProbeIntervalNotAboveTolerance {
+                min_interval,
+                tolerance,
+            } => write!(
+                f,
+                "peer_probe_limit's min_interval ({min_interval:?}) must be \
+                 above tolerance ({tolerance:?}), which every gap is allowed \
+                 for scheduling delay, or no probe could ever be struck: \
+                 lengthen min_interval or lower tolerance"
             ),
             ConfigError::SendNotBelowIdle { send_every, idle } => write!(
                 f,

@@ -16,13 +16,14 @@
 //!   conversion from another clock (`tokio::time::Instant::into_std`).
 //! * **Inputs**: [`Machine::on_inbound`] for traffic from the peer (the
 //!   driver decides what counts), [`Machine::on_reply`] for a reply to a
-//!   probe, [`Machine::on_sent`] for traffic sent, [`Machine::on_timer`] when
+//!   probe, [`Machine::on_peer_probe`] for a probe from the peer (answered
+//!   in the same call), [`Machine::on_sent`] for traffic sent, [`Machine::on_timer`] when
 //!   the timer fires, [`Machine::on_resume`] when the host woke from sleep,
 //!   [`Machine::reset`] for a new connection. [`Machine::handle`] takes the
 //!   same as an [`Input`] value.
 //! * **Outputs**: each call returns [`Actions`]: at most one
-//!   [`Discontinuity`] to log, at most one probe, heartbeat or verdict, and
-//!   the new wake-up when it changed. Act on them in that order.
+//!   [`Discontinuity`] to log, at most one probe, heartbeat, reply or
+//!   verdict, and the new wake-up when it changed. Act on them in that order.
 //! * **One timer**: while the peer is not declared dead there is always
 //!   exactly one pending wake-up, [`Machine::next_wakeup`], with the
 //!   [`Reason`] it was chosen. Arm it after [`Machine::new`] and re-arm it
@@ -108,7 +109,7 @@ mod time;
 pub mod sim;
 
 pub use action::{
-    Action, Actions, ActionsIter, Discontinuity, DiscontinuityKind, Evidence, Input, Probe,
+    Abuse, Action, Actions, ActionsIter, Discontinuity, DiscontinuityKind, Evidence, Input, Probe,
     ProbeReason, Reason, Wakeup,
 };
 pub use config::{

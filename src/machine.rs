@@ -3,8 +3,8 @@
 use core::time::Duration;
 
 use crate::action::{
-    Action, Actions, Discontinuity, DiscontinuityKind, Evidence, Input, Probe, ProbeReason, Reason,
-    Wakeup,
+    Abuse, Action, Actions, Discontinuity, DiscontinuityKind, Evidence, Input, Probe, ProbeReason,
+    Reason, Wakeup,
 };
 use crate::config::{Config, Mode};
 use crate::time::{add_or_farthest, nanos_of, Instant};
@@ -79,6 +79,13 @@ pub struct Machine<I> {
     next_seq: u64,
     /// The first sequence number issued since the last reset.
     reset_seq: u64,
+
+    /// The peer's probes, for the abuse policy: whether the gap from the
+    /// last one to the next can be measured (no discontinuity and no other
+    /// traffic since, so that `last_inbound` is when it came), and the
+    /// strikes since the last other traffic.
+    peer_probe_measurable: bool,
+    strikes: u16,
 }
 
 /// How the credit stage classified the step to the current input.
@@ -101,6 +108,8 @@ enum Step {
 enum Event {
     /// Inbound traffic or an answer to an issued probe.
     Heard,
+    /// The peer probed us: inbound traffic that must be answered.
+    PeerProbe,
     Sent,
     /// A timer, a reply nobody asked for, or anything else without news.
     Nothing,
@@ -133,6 +142,8 @@ impl<I: Instant> Machine<I> {
             longest_window: 0,
             next_seq: 0,
             reset_seq: 0,
+            peer_probe_measurable: false,
+            strikes: 0,
         };
         machine.schedule(false);
         machine.open_hot_path();
@@ -144,6 +155,7 @@ impl<I: Instant> Machine<I> {
         match input {
             Input::Inbound => self.on_inbound(now),
             Input::Reply { seq } => self.on_reply(now, seq),
+            Input::PeerProbe => self.on_peer_probe(now),
             Input::Sent => self.on_sent(now),
             Input::Timer => self.on_timer(now),
             Input::Resume { slept } => self.on_resume(now, slept),
@@ -177,6 +189,7 @@ impl<I: Instant> Machine<I> {
         self.credit_heard();
         let step = self.credit(now);
         self.last_inbound = self.credited;
+        self.other_traffic();
 
         let quiet = !self.open && self.discontinuities == 0;
         if quiet && self.credited < self.wake {
@@ -205,7 +218,25 @@ impl<I: Instant> Machine<I> {
         self.settle(step, Event::Nothing)
     }
 
-    /// Traffic was sent to the peer. Also a hot path.
+    /// The peer probed us (a Ping to answer).
+    ///
+    /// The probe is inbound traffic, and the reply comes out of this call
+    /// as [`Action::SendReply`]: it never waits for a timer. With an abuse
+    /// policy ([`crate::ConfigBuilder::peer_probe_limit`]) a probe that
+    /// comes too soon after the previous one, with no other traffic in
+    /// between, is a strike, and the strike past the limit is an
+    /// [`Action::Misbehaving`] verdict instead of the reply.
+    pub fn on_peer_probe(&mut self, now: I) -> Actions<I> {
+        if self.dead {
+            return Actions::none();
+        }
+        self.credit_heard();
+        let step = self.credit(now);
+        self.settle(step, Event::PeerProbe)
+    }
+
+    /// Traffic was sent to the peer, other than the replies and probes the
+    /// machine asked for. Clears the strikes of the abuse policy.
     pub fn on_sent(&mut self, now: I) -> Actions<I> {
         if self.dead {
             return Actions::none();
@@ -213,6 +244,7 @@ impl<I: Instant> Machine<I> {
         self.credit_heard();
         let step = self.credit(now);
         self.last_send = self.credited;
+        self.other_traffic();
 
         if self.credited < self.wake {
             if let Step::OnTime { .. } = step {
@@ -266,7 +298,7 @@ impl<I: Instant> Machine<I> {
     }
 
     /// The single pending wake-up and why it was chosen, or `None` once
-    /// the peer is dead.
+    /// the peer is dead or misbehaving.
     #[must_use]
     pub fn next_wakeup(&self) -> Option<Wakeup<I>> {
         if self.dead {
@@ -286,7 +318,8 @@ impl<I: Instant> Machine<I> {
         })
     }
 
-    /// True once the peer has been declared dead (until a reset).
+    /// True once the peer has been declared dead, or found to misbehave
+    /// (until a reset).
     #[must_use]
     pub fn is_dead(&self) -> bool {
         self.dead
@@ -351,6 +384,7 @@ impl<I: Instant> Machine<I> {
         if self.last_inbound == HEARD_UNCREDITED {
             self.credited = self.credited_as_of_last_now();
             self.last_inbound = self.credited;
+            self.other_traffic();
         }
     }
 
@@ -425,6 +459,7 @@ impl<I: Instant> Machine<I> {
         actions.discontinuity = reported(step, event);
         if actions.discontinuity.is_some() {
             self.discontinuities = self.discontinuities.saturating_add(1);
+            self.peer_probe_measurable = false;
         }
         // A backward step credits nothing, so it cannot make a window
         // expire early and needs neither a grace turn nor a probe.
@@ -432,6 +467,13 @@ impl<I: Instant> Machine<I> {
 
         match event {
             Event::Heard => self.heard(),
+            Event::PeerProbe => {
+                // Measured before `heard` moves the last inbound instant.
+                actions.output = Some(self.answer_peer_probe());
+                self.heard();
+                // The reply is a send, and it goes out in this call.
+                self.last_send = self.credited;
+            }
             Event::Sent => self.last_send = self.credited,
             Event::Nothing | Event::Resume(_) => {}
         }
@@ -442,7 +484,7 @@ impl<I: Instant> Machine<I> {
             return actions;
         }
         self.open_window_when_idle(&mut actions);
-        if forward && event != Event::Heard {
+        if forward && !matches!(event, Event::Heard | Event::PeerProbe) {
             self.probe_after_discontinuity(event, &mut actions);
         }
         self.keep_send_obligation(&mut actions);
@@ -467,6 +509,43 @@ impl<I: Instant> Machine<I> {
         self.discontinuities = 0;
         self.shortest_window = 0;
         self.longest_window = 0;
+    }
+
+    /// Rule i: traffic other than the peer's probes clears the strikes, and
+    /// the next probe's gap is not measured.
+    fn other_traffic(&mut self) {
+        self.strikes = 0;
+        self.peer_probe_measurable = false;
+    }
+
+    /// Rule i: the reply to the peer's probe, or the abuse verdict when
+    /// this probe is the strike past the limit. The gap is measured in
+    /// credited time from the previous probe, unless a discontinuity came
+    /// between them (or with this one): a jump or a stall says nothing
+    /// about how often the peer probes.
+    fn answer_peer_probe(&mut self) -> Action<I> {
+        let gap = self.credited.saturating_sub(self.last_inbound);
+        let measured = self.peer_probe_measurable;
+        self.peer_probe_measurable = true;
+
+        let min_interval = self.config.peer_probe_interval;
+        if min_interval == 0 || !measured {
+            return Action::SendReply;
+        }
+        if gap.saturating_add(self.config.tolerance) >= min_interval {
+            return Action::SendReply;
+        }
+        self.strikes = self.strikes.saturating_add(1);
+        if self.strikes <= self.config.peer_probe_strikes {
+            return Action::SendReply;
+        }
+
+        self.dead = true;
+        Action::Misbehaving(Abuse {
+            strikes: self.strikes,
+            gap: Duration::from_nanos(gap),
+            min_interval: Duration::from_nanos(min_interval),
+        })
     }
 
     /// Rules c and e: counts an expired window, retries or declares the

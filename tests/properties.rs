@@ -9,6 +9,8 @@
 //! | P4 input first | input right after a late wake-up beats the expiring window | direct driving |
 //! | P5 determinism | same inputs, same outputs; a clone follows the original | both |
 //! | P6 no surprises | without discontinuities the machine is a plain reference model | direct driving |
+//! | P7 polite prober | a peer probing no faster than the limit is struck only through backward steps the machine cannot see | a prober under jumping clocks |
+//! | P8 abusive prober | the abuse verdict comes exactly at the strike past the limit | the same, against a strike count |
 //!
 //! Each property runs `PROPTEST_CASES` cases (256 by default; CI sets
 //! 10,000). Failures are saved to `proptest-regressions/properties.txt`,
@@ -89,7 +91,7 @@ fn drive(
         let now = call.when.resolve(last, wake, tolerance);
         let input = call.what.resolve(&issued);
         let heard = match input {
-            Input::Inbound => true,
+            Input::Inbound | Input::PeerProbe => true,
             Input::Reply { seq } => issued[since_reset..].contains(&seq),
             _ => false,
         };
@@ -117,7 +119,7 @@ fn drive(
         on_call(&before, machine, &step)?;
         let sent = matches!(
             actions.output,
-            Some(Action::SendProbe(_) | Action::SendHeartbeat)
+            Some(Action::SendProbe(_) | Action::SendHeartbeat | Action::SendReply)
         );
         if input == Input::Reset {
             last_send = Duration::ZERO;
@@ -530,7 +532,7 @@ impl Reference {
         // Inbound traffic and sends only note the time while nothing is
         // due: the idle and send deadlines move lazily.
         let heard = match input {
-            Input::Inbound => true,
+            Input::Inbound | Input::PeerProbe => true,
             Input::Reply { seq } => (self.first_seq..self.next_seq).contains(&seq),
             _ => false,
         };
@@ -748,6 +750,250 @@ proptest! {
                 issued.push(probe.seq);
             }
             last = now;
+        }
+    }
+}
+
+// ---- P7, P8: the peer's probes -----------------------------------------------------
+
+/// One run of a peer that probes us: what came of each of its probes.
+#[derive(Debug, Default)]
+struct ProbedRun {
+    /// The index of the probe that got the abuse verdict.
+    verdict: Option<usize>,
+    /// For each probe answered or struck: its gap in credited time from
+    /// the previous probe, whether a discontinuity came between them (or
+    /// with it), and whether other traffic did.
+    gaps: Vec<(u64, bool, bool)>,
+}
+
+/// Real time in nanoseconds from the run's start, and the clock the
+/// driver reads: real time plus every jump so far, from an origin with
+/// room for backward steps.
+fn reading(real: u64, offset: i128) -> Nanos {
+    let nanos = i128::from(1u64 << 50) + i128::from(real) + offset;
+    Nanos(u64::try_from(nanos.max(0)).unwrap_or(u64::MAX))
+}
+
+/// Drives a machine through a peer that probes at the real-time `gaps`
+/// while the clock jumps by `jumps` (real instant, signed step). The
+/// driver sleeps relative to now and wakes on time, delivers each probe
+/// as it arrives, and the peer answers each of our probes at once.
+fn run_probed(
+    config: Config,
+    gaps: &[u64],
+    jumps: &[(u64, i64)],
+) -> Result<ProbedRun, TestCaseError> {
+    let mut arrivals = Vec::with_capacity(gaps.len());
+    let mut real = 0u64;
+    for gap in gaps {
+        real += gap;
+        arrivals.push(real);
+    }
+    let mut jumps = jumps.to_vec();
+    jumps.sort_unstable();
+
+    let (mut real, mut offset) = (0u64, 0i128);
+    let mut machine = Machine::new(config, reading(0, 0));
+    let mut checker = Checker::new(&machine);
+    let arm = |machine: &Machine<Nanos>, real: u64, offset: i128| {
+        machine.next_wakeup().map(|wakeup| {
+            let wait = wakeup.at.0.saturating_sub(reading(real, offset).0);
+            real.saturating_add(wait)
+        })
+    };
+    let mut wake = arm(&machine, real, offset);
+    let (mut next_probe, mut next_jump) = (0, 0);
+    let (mut voided, mut cleared) = (false, false);
+    let mut last_credited = 0u64;
+    let mut run = ProbedRun::default();
+
+    for _ in 0..WAKE_UP_LIMIT * 10 {
+        let probe_at = arrivals.get(next_probe).copied();
+        let jump_at = jumps.get(next_jump).map(|jump| jump.0);
+        let Some(probe_at) = probe_at else {
+            return Ok(run);
+        };
+        // A jump comes first, then the probe (input first), then the timer.
+        let input = if jump_at.is_some_and(|at| at <= probe_at && wake.map_or(true, |w| at <= w)) {
+            real = real.max(jumps[next_jump].0);
+            offset += i128::from(jumps[next_jump].1);
+            next_jump += 1;
+            continue;
+        } else if wake.map_or(true, |w| probe_at <= w) {
+            real = real.max(probe_at);
+            next_probe += 1;
+            Input::PeerProbe
+        } else {
+            real = real.max(wake.unwrap_or(real));
+            Input::Timer
+        };
+
+        let now = reading(real, offset);
+        let actions = machine.handle(now, input);
+        checker
+            .check(&machine, now, input, &actions)
+            .map_err(|violation| TestCaseError::fail(violation.to_string()))?;
+        if actions.discontinuity.is_some() {
+            voided = true;
+        }
+        if input == Input::PeerProbe {
+            let credited = nanos(machine.credited());
+            run.gaps
+                .push((credited.wrapping_sub(last_credited), voided, cleared));
+            last_credited = credited;
+            (voided, cleared) = (false, false);
+            if actions.misbehaving().is_some() {
+                run.verdict = Some(next_probe - 1);
+                return Ok(run);
+            }
+        }
+        if let Some(probe) = actions.probe() {
+            let reply = machine.handle(now, Input::Reply { seq: probe.seq });
+            checker
+                .check(&machine, now, Input::Reply { seq: probe.seq }, &reply)
+                .map_err(|violation| TestCaseError::fail(violation.to_string()))?;
+            cleared = true;
+        }
+        prop_assert!(!machine.is_dead(), "the answering peer was declared dead");
+        wake = arm(&machine, real, offset);
+    }
+    Err(TestCaseError::fail("runaway run"))
+}
+
+/// An active config from `sim_config` with a peer-probe limit of `share`
+/// per cent of idle (above the tolerance) and `strikes` forgiven. (In
+/// passive mode probes this sparse would let the peer die of silence.)
+fn limited_config() -> impl Strategy<Value = Config> {
+    (strategies::sim_config(), 10u64..=100, 0u16..=3).prop_map(|(config, share, strikes)| {
+        let idle = nanos(config.idle());
+        let min_interval =
+            ns(idle / 100 * share + idle % 100 * share / 100).max(config.tolerance() * 2 + ns(2));
+        let builder = Config::builder()
+            .idle(config.idle().max(min_interval))
+            .reply_window(config.reply_window())
+            .max_misses(config.max_misses())
+            .max_step(config.max_step())
+            .tolerance(config.tolerance())
+            .peer_probe_limit(min_interval, strikes);
+        builder.build().expect("a limit above the tolerance builds")
+    })
+}
+
+/// Clock jumps at real instants within the run: forward and backward, from
+/// a nanosecond to days.
+fn clock_jumps(max_at: u64) -> impl Strategy<Value = Vec<(u64, i64)>> {
+    let step = prop_oneof![
+        1i64..=1_000,
+        -1_000i64..=-1,
+        1i64..=1 << 47,
+        -(1i64 << 47)..=-1,
+    ];
+    prop::collection::vec((0..=max_at, step), 0..8)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// P7: a peer that never probes more often than the minimum interval
+    /// less the tolerance, delivered as it arrives, is never found to
+    /// misbehave through forward jumps of any size: a gap is only measured
+    /// across on-time steps, which credit the whole real gap or more. A
+    /// backward step between two calls that the machine cannot see (it is
+    /// smaller than the time between them) shortens the gap it falls in
+    /// by its size, so a verdict needs more than `strikes` gaps that a
+    /// backward step shortened below the limit.
+    #[test]
+    fn p7_a_peer_probing_no_faster_than_the_limit_is_struck_only_through_hidden_backward_steps(
+        (config, gaps) in limited_config().prop_flat_map(|config| {
+            let (min_interval, _) = config.peer_probe_limit().expect("limited");
+            let low = nanos(min_interval - config.tolerance());
+            (Just(config), prop::collection::vec(low..=low * 3, 1..60))
+        }),
+        jump_shares in clock_jumps(1000),
+        forward_only in any::<bool>(),
+    ) {
+        let (min_interval, forgiven) = config.peer_probe_limit().expect("limited");
+        let low = nanos(min_interval - config.tolerance());
+        let span: u64 = gaps.iter().sum();
+        let jumps: Vec<_> = jump_shares
+            .iter()
+            .map(|&(share, step)| (span / 1000 * share, step))
+            .filter(|&(_, step)| step > 0 || !forward_only)
+            .collect();
+
+        let run = run_probed(config, &gaps, &jumps)?;
+
+        if forward_only {
+            prop_assert_eq!(run.verdict, None, "gaps: {:?}", run.gaps);
+        }
+        // Gaps that backward steps inside them shortened below the limit.
+        let mut arrival = 0;
+        let mut shortened = 0;
+        for gap in &gaps[1..] {
+            let from = arrival + gaps[0];
+            arrival += gap;
+            let back: u64 = jumps
+                .iter()
+                .filter(|&&(at, step)| step < 0 && at > from && at <= arrival + gaps[0])
+                .map(|&(_, step)| step.unsigned_abs())
+                .sum();
+            if gap.saturating_sub(back) < low {
+                shortened += 1;
+            }
+        }
+        if run.verdict.is_some() {
+            prop_assert!(
+                shortened > forgiven,
+                "a verdict with {} shortened gaps: {:?}", shortened, run.gaps
+            );
+        }
+    }
+
+    /// P8: the abuse verdict comes exactly at the first probe that makes
+    /// the measured too-early gaps since the last discontinuity or other
+    /// traffic exceed the forgiven strikes; with a steady clock that is
+    /// the probe numbered `strikes + 1` (the first has no gap).
+    #[test]
+    fn p8_a_peer_probing_too_often_is_found_at_the_strike_past_the_limit(
+        (config, gaps) in limited_config().prop_flat_map(|config| {
+            let (min_interval, _) = config.peer_probe_limit().expect("limited");
+            let high = nanos(min_interval - config.tolerance()) - 1;
+            (Just(config), prop::collection::vec(0..=high, 1..40))
+        }),
+        jump_shares in prop_oneof![Just(Vec::new()), clock_jumps(1000)],
+    ) {
+        let (min_interval, forgiven) = config.peer_probe_limit().expect("limited");
+        let tolerance = nanos(config.tolerance());
+        let span: u64 = gaps.iter().sum();
+        let jumps: Vec<_> = jump_shares
+            .iter()
+            .map(|&(share, step)| (span / 1000 * share, step))
+            .collect();
+
+        let run = run_probed(config, &gaps, &jumps)?;
+
+        let mut strikes = 0;
+        let mut expected = None;
+        for (index, &(gap, voided, cleared)) in run.gaps.iter().enumerate() {
+            if index == 0 || cleared {
+                strikes = 0;
+                continue;
+            }
+            if voided {
+                continue;
+            }
+            if gap + tolerance < nanos(min_interval) {
+                strikes += 1;
+            }
+            if strikes > forgiven {
+                expected = Some(index);
+                break;
+            }
+        }
+        prop_assert_eq!(run.verdict, expected, "gaps: {:?}", run.gaps);
+        if jumps.is_empty() && gaps.len() > forgiven as usize + 1 {
+            prop_assert_eq!(run.verdict, Some(forgiven as usize + 1));
         }
     }
 }

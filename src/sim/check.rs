@@ -64,6 +64,12 @@ pub enum Violation {
         /// The call.
         call: u64,
     },
+    /// A live machine answered the peer's probe with neither a reply nor
+    /// an abuse verdict, or a reply came without a peer probe.
+    UnansweredPeerProbe {
+        /// The call.
+        call: u64,
+    },
 }
 
 impl fmt::Display for Violation {
@@ -85,6 +91,11 @@ impl fmt::Display for Violation {
             Violation::ZeroLengthLoop { call } => {
                 ("the machine kept asking to be woken at once", call)
             }
+            Violation::UnansweredPeerProbe { call } => (
+                "the peer's probe got no reply in the same call, or a reply \
+                 came unasked",
+                call,
+            ),
         };
         write!(f, "call {call}: {what}")
     }
@@ -141,7 +152,17 @@ impl<I: Instant + fmt::Debug> Checker<I> {
             self.dead = false;
         }
 
-        let verdict = matches!(actions.output, Some(Action::Dead(_)));
+        let answered = matches!(
+            actions.output,
+            Some(Action::SendReply | Action::Misbehaving(_))
+        );
+        if answered != (input == Input::PeerProbe) {
+            return Err(Violation::UnansweredPeerProbe { call });
+        }
+        let verdict = matches!(
+            actions.output,
+            Some(Action::Dead(_) | Action::Misbehaving(_))
+        );
         if verdict {
             if actions.timer.is_some() {
                 return Err(Violation::TimerWithVerdict { call });

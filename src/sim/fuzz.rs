@@ -133,6 +133,8 @@ pub struct ConfigInput {
     pub tolerance: Option<Span>,
     /// For [`ConfigBuilder::send_every`].
     pub send_every: Option<Span>,
+    /// For [`ConfigBuilder::peer_probe_limit`].
+    pub peer_probe_limit: Option<(Span, u16)>,
     /// For [`ConfigBuilder::active`] or [`ConfigBuilder::passive`].
     pub mode: ModeChoice,
 }
@@ -158,6 +160,9 @@ impl ConfigInput {
         }
         if let Some(every) = self.send_every {
             builder = builder.send_every(every.duration());
+        }
+        if let Some((min_interval, strikes)) = self.peer_probe_limit {
+            builder = builder.peer_probe_limit(min_interval.duration(), strikes);
         }
         match self.mode {
             ModeChoice::Default => builder,
@@ -185,6 +190,9 @@ impl ConfigInput {
                 .map_or(window / crate::DEFAULT_TOLERANCE_DIVISOR, Span::duration),
             send_every: self.send_every.map(Span::duration),
             passive: self.mode == ModeChoice::Passive,
+            peer_probe_limit: self
+                .peer_probe_limit
+                .map(|(min_interval, strikes)| (min_interval.duration(), strikes)),
         }
     }
 }
@@ -206,6 +214,8 @@ pub struct Tuning {
     pub send_every: Option<Duration>,
     /// Passive mode.
     pub passive: bool,
+    /// The peer-probe limit, if any.
+    pub peer_probe_limit: Option<(Duration, u16)>,
 }
 
 impl Tuning {
@@ -219,6 +229,7 @@ impl Tuning {
             tolerance: config.tolerance(),
             send_every: config.send_every(),
             passive: config.mode() == crate::Mode::Passive,
+            peer_probe_limit: config.peer_probe_limit(),
         }
     }
 
@@ -232,6 +243,10 @@ impl Tuning {
             ("tolerance", self.tolerance == other.tolerance),
             ("send_every", self.send_every == other.send_every),
             ("mode", self.passive == other.passive),
+            (
+                "peer_probe_limit",
+                self.peer_probe_limit == other.peer_probe_limit,
+            ),
         ];
         same.into_iter()
             .find(|&(_, same)| !same)
@@ -264,8 +279,20 @@ impl Tuning {
             return Some("2 × tolerance < reply_window");
         }
         match self.send_every {
-            Some(every) if every.is_zero() => Some("send_every is positive"),
-            Some(every) if every >= self.idle => Some("send_every < idle"),
+            Some(every) if every.is_zero() => return Some("send_every is positive"),
+            Some(every) if every >= self.idle => return Some("send_every < idle"),
+            _ => {}
+        }
+        match self.peer_probe_limit {
+            Some((min_interval, _)) if min_interval.is_zero() => {
+                Some("peer_probe_limit's min_interval is positive")
+            }
+            Some((min_interval, _)) if min_interval.as_nanos() > span => {
+                Some("peer_probe_limit's min_interval fits in MAX_SPAN")
+            }
+            Some((min_interval, _)) if min_interval <= self.tolerance => {
+                Some("peer_probe_limit's min_interval > tolerance")
+            }
             _ => None,
         }
     }
@@ -444,6 +471,8 @@ pub enum Feed {
     Resume(Option<Span>),
     /// [`Input::Reset`].
     Reset,
+    /// [`Input::PeerProbe`].
+    PeerProbe,
 }
 
 impl Feed {
@@ -463,6 +492,7 @@ impl Feed {
                 slept: slept.map(Span::duration),
             },
             Feed::Reset => Input::Reset,
+            Feed::PeerProbe => Input::PeerProbe,
         }
     }
 }
@@ -907,6 +937,7 @@ mod tests {
                 tolerance: None,
                 send_every: None,
                 mode: ModeChoice::Default,
+                peer_probe_limit: None,
             },
             start: Start::Zero,
             calls,

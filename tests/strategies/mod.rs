@@ -22,7 +22,7 @@ use keepalive::sim::{
     ClockModel, DriverModel, Jump, Order, Pause, PeerModel, ResumeHint, Scenario, Sleep,
     CLOCK_ORIGIN,
 };
-use keepalive::{Config, Input, Nanos};
+use keepalive::{Config, Input, Mode, Nanos};
 use proptest::prelude::*;
 
 /// `nanos` as a duration.
@@ -106,6 +106,29 @@ fn build(
     builder.build().ok()
 }
 
+/// `config` with a peer-probe limit of `share` per cent of `idle` (at
+/// least the tolerance and 1 ns) and `strikes`, when the builder takes it.
+fn with_limit(config: Config, idle: u64, limit: Option<(u64, u16)>) -> Config {
+    let Some((share, strikes)) = limit else {
+        return config;
+    };
+    let min_interval = ns(percent(idle, share)).max(config.tolerance() + ns(1));
+    let mut builder = Config::builder()
+        .idle(config.idle())
+        .reply_window(config.reply_window())
+        .max_misses(config.max_misses())
+        .max_step(config.max_step())
+        .tolerance(config.tolerance())
+        .peer_probe_limit(min_interval, strikes);
+    if let Some(every) = config.send_every() {
+        builder = builder.send_every(every);
+    }
+    if config.mode() == Mode::Passive {
+        builder = builder.passive();
+    }
+    builder.build().unwrap_or(config)
+}
+
 /// Any config the builder accepts, at every scale: windows from 20 ns to a
 /// sixteenth of `MAX_SPAN`, idle periods from 1 ns to most of it, up to
 /// millions of misses when the window is short. Active and passive, with
@@ -115,10 +138,13 @@ pub fn any_config() -> impl Strategy<Value = Config> {
     let idle = prop_oneof![1u64..=100, log_nanos(7, 40), log_nanos(41, 59)];
     let misses = prop_oneof![4 => 1u32..=4, 1 => 5u32..=1_000_000];
     let send = prop::option::of(1u64..=99);
-    (window, idle, misses, tuning(), send, any::<bool>()).prop_filter_map(
+    // The peer-probe limit as a share (per cent) of idle, and its strikes.
+    let limit = prop::option::of((1u64..=400, 0u16..=3));
+    (window, idle, misses, tuning(), send, any::<bool>(), limit).prop_filter_map(
         "spans beyond MAX_SPAN",
-        |(window, idle, misses, tuning, send, passive)| {
-            build(idle, window, misses, tuning, send, passive)
+        |(window, idle, misses, tuning, send, passive, limit)| {
+            let config = build(idle, window, misses, tuning, send, passive)?;
+            Some(with_limit(config, idle, limit))
         },
     )
 }
@@ -228,6 +254,7 @@ pub enum What {
     ReplyTo(u8),
     /// A reply with a number chosen without regard to the run.
     ReplyAny(u64),
+    PeerProbe,
     Sent,
     Timer,
     Resume(Option<u64>),
@@ -247,6 +274,7 @@ impl What {
                 Input::Reply { seq }
             }
             What::ReplyAny(seq) => Input::Reply { seq },
+            What::PeerProbe => Input::PeerProbe,
             What::Sent => Input::Sent,
             What::Timer => Input::Timer,
             What::Resume(slept) => Input::Resume {
@@ -264,6 +292,7 @@ fn what() -> impl Strategy<Value = What> {
         3 => (0u8..4).prop_map(What::ReplyTo),
         1 => prop_oneof![Just(0u64), Just(u64::MAX), any::<u64>()].prop_map(What::ReplyAny),
         2 => Just(What::Sent),
+        2 => Just(What::PeerProbe),
         1 => prop::option::of(any_span()).prop_map(What::Resume),
         1 => Just(What::Reset),
     ]

@@ -214,9 +214,19 @@ impl Harness {
         if let Some(wakeup) = actions.timer {
             self.armed = Some(wakeup);
         }
-        if actions.dead().is_some() {
+        if actions.dead().is_some() || actions.misbehaving().is_some() {
             assert_eq!(actions.timer, None, "a verdict arms no timer");
             self.armed = None;
+        }
+        if input == Input::PeerProbe && !was_dead {
+            assert!(
+                actions.reply() || actions.misbehaving().is_some(),
+                "the peer's probe at {} got neither a reply nor a verdict: \
+                 {actions:?}",
+                show(at)
+            );
+        } else {
+            assert!(!actions.reply(), "a reply nobody asked for: {input:?}");
         }
         match self.machine.next_wakeup() {
             None => assert!(
@@ -256,6 +266,10 @@ impl Harness {
 
     pub fn reply(&mut self, at: Nanos, seq: u64) -> Actions<Nanos> {
         self.feed(at, Input::Reply { seq })
+    }
+
+    pub fn peer_probe(&mut self, at: Nanos) -> Actions<Nanos> {
+        self.feed(at, Input::PeerProbe)
     }
 
     pub fn sent(&mut self, at: Nanos) -> Actions<Nanos> {
@@ -392,8 +406,12 @@ impl Harness {
                         format!("probe #{} {}", probe.seq, probe_reason(probe.reason))
                     }
                     Some(Action::SendHeartbeat) => "heartbeat".to_owned(),
+                    Some(Action::SendReply) => "reply".to_owned(),
                     Some(Action::Dead(evidence)) => {
                         format!("DEAD after {} missed", evidence.windows_missed)
+                    }
+                    Some(Action::Misbehaving(abuse)) => {
+                        format!("MISBEHAVING after {} strikes", abuse.strikes)
                     }
                     Some(other) => format!("{other:?}"),
                 };
@@ -454,6 +472,7 @@ fn input_name(input: Input) -> String {
     match input {
         Input::Inbound => "inbound".to_owned(),
         Input::Reply { seq } => format!("reply #{seq}"),
+        Input::PeerProbe => "peer probe".to_owned(),
         Input::Sent => "sent".to_owned(),
         Input::Timer => "timer".to_owned(),
         Input::Resume { .. } => "resume".to_owned(),
