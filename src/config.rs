@@ -82,6 +82,71 @@ pub struct Config {
     pub(crate) max_misses: u32,
     pub(crate) peer_probe_strikes: u16,
     pub(crate) mode: Mode,
+    /// [`Jitter`] in one byte: the percentage in the low seven bits, the
+    /// top bit set for [`Jitter::Spread`]; zero for none.
+    pub(crate) jitter: u8,
+}
+
+/// The most a probe interval may be shortened or spread, in per cent.
+pub const MAX_JITTER_PERCENT: u8 = 90;
+
+/// How the idle period before each probe varies, so that connections
+/// opened together do not probe together for ever.
+///
+/// Each idle period is drawn afresh after every probe, from the machine's
+/// seed ([`crate::Machine::with_seed`]) and the probe's sequence number:
+/// the same seed gives the same periods. Only the idle probe of active mode
+/// is jittered; retries keep their windows, and the send obligation its
+/// period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Jitter {
+    /// Every idle period is exactly `idle`.
+    #[default]
+    None,
+    /// Each idle period is `idle` shortened by a uniform random share of
+    /// up to `percent` per cent, so the idle deadline is never later than
+    /// configured (BFD shortens each interval by up to 25 %).
+    Shorten {
+        /// The largest share taken off, 1 to [`MAX_JITTER_PERCENT`].
+        percent: u8,
+    },
+    /// Each idle period is uniform within `idle` ± `percent` per cent, so
+    /// that the average stays `idle` (ICE consent freshness spreads its
+    /// checks over ± 20 %). The longest idle period, and with it the
+    /// detection time, grows by `percent` per cent.
+    Spread {
+        /// The largest deviation, 1 to [`MAX_JITTER_PERCENT`].
+        percent: u8,
+    },
+}
+
+impl Jitter {
+    const SPREAD_BIT: u8 = 0x80;
+
+    fn encode(self) -> u8 {
+        match self {
+            Jitter::None => 0,
+            Jitter::Shorten { percent } => percent,
+            Jitter::Spread { percent } => percent | Jitter::SPREAD_BIT,
+        }
+    }
+
+    fn decode(byte: u8) -> Jitter {
+        let percent = byte & !Jitter::SPREAD_BIT;
+        match (percent, byte & Jitter::SPREAD_BIT != 0) {
+            (0, _) => Jitter::None,
+            (_, false) => Jitter::Shorten { percent },
+            (_, true) => Jitter::Spread { percent },
+        }
+    }
+
+    /// The percentage, zero for none.
+    fn percent(self) -> u8 {
+        match self {
+            Jitter::None => 0,
+            Jitter::Shorten { percent } | Jitter::Spread { percent } => percent,
+        }
+    }
 }
 
 impl Config {
@@ -135,17 +200,30 @@ impl Config {
         })
     }
 
+    /// How the idle period before each probe varies.
+    pub fn jitter(&self) -> Jitter {
+        Jitter::decode(self.jitter)
+    }
+
+    /// The longest idle period a probe may wait for: `idle`, grown by the
+    /// spread of [`Jitter::Spread`].
+    pub fn longest_idle(&self) -> Duration {
+        Duration::from_nanos(longest_idle(self.idle, self.jitter()))
+    }
+
     /// Active or passive.
     pub fn mode(&self) -> Mode {
         self.mode
     }
 
-    /// `idle + max_misses × reply_window`: how long after the last inbound
-    /// traffic a dead peer is declared dead when the clock behaves and the
-    /// driver is on time.
+    /// `idle + max_misses × reply_window`, with the longest jittered idle
+    /// period: how long after the last inbound traffic a dead peer is
+    /// declared dead at most when the clock behaves and the driver is on
+    /// time.
     pub fn detection_time(&self) -> Duration {
         let windows = self.window.saturating_mul(u64::from(self.max_misses));
-        Duration::from_nanos(self.idle.saturating_add(windows))
+        let idle = longest_idle(self.idle, self.jitter());
+        Duration::from_nanos(idle.saturating_add(windows))
     }
 }
 
@@ -173,6 +251,7 @@ pub struct ConfigBuilder {
     tolerance: Option<Duration>,
     send_every: Option<Duration>,
     peer_probe_limit: Option<(Duration, u16)>,
+    jitter: Jitter,
     mode: Mode,
 }
 
@@ -186,6 +265,7 @@ impl Default for ConfigBuilder {
             tolerance: None,
             send_every: None,
             peer_probe_limit: None,
+            jitter: Jitter::None,
             mode: Mode::Active,
         }
     }
@@ -247,6 +327,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// Varies the idle period before each probe ([`Jitter`]). Active mode
+    /// only. Off by default.
+    pub fn jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
     /// Passive mode: no probes; the peer's heartbeats are expected at least
     /// every `idle`, each reply window is allowed delay beyond that.
     pub fn passive(mut self) -> Self {
@@ -286,7 +373,15 @@ impl ConfigBuilder {
             return Err(ConfigError::NoMisses);
         }
 
-        let span = u128::from(self.max_misses) * self.window.as_nanos() + self.idle.as_nanos();
+        let percent = self.jitter.percent();
+        if percent > MAX_JITTER_PERCENT {
+            return Err(ConfigError::JitterTooWide { percent });
+        }
+        if percent != 0 && self.mode == Mode::Passive {
+            return Err(ConfigError::JitterInPassiveMode);
+        }
+        let longest_idle = u128::from(longest_idle(nanos_of(self.idle), self.jitter));
+        let span = u128::from(self.max_misses) * self.window.as_nanos() + longest_idle;
         if span > MAX_SPAN.as_nanos() {
             return Err(ConfigError::TooLong(Field::DetectionTime));
         }
@@ -347,8 +442,23 @@ impl ConfigBuilder {
             max_misses: self.max_misses,
             peer_probe_strikes,
             mode: self.mode,
+            jitter: self.jitter.encode(),
         })
     }
+}
+
+/// `idle` grown by the spread of [`Jitter::Spread`], saturating.
+fn longest_idle(idle: u64, jitter: Jitter) -> u64 {
+    match jitter {
+        Jitter::Spread { percent } => idle.saturating_add(share_of(idle, u64::from(percent), 100)),
+        Jitter::None | Jitter::Shorten { .. } => idle,
+    }
+}
+
+/// `value × numerator / denominator` without overflow, saturating.
+pub(crate) fn share_of(value: u64, numerator: u64, denominator: u64) -> u64 {
+    let share = u128::from(value) * u128::from(numerator) / u128::from(denominator.max(1));
+    u64::try_from(share).unwrap_or(u64::MAX)
 }
 
 /// A config field, named in [`ConfigError`].
@@ -431,6 +541,16 @@ pub enum ConfigError {
         /// The tolerance in force (set, or derived from the window).
         tolerance: Duration,
     },
+    /// The jitter is wider than [`MAX_JITTER_PERCENT`]: the shortest idle
+    /// periods would leave almost no time between a reply and the next
+    /// probe.
+    JitterTooWide {
+        /// The percentage asked for.
+        percent: u8,
+    },
+    /// Jitter was asked for in passive mode, which sends no probes to
+    /// jitter.
+    JitterInPassiveMode,
     /// The send obligation is not below `idle`, so the idle probe would
     /// always fulfil it first.
     SendNotBelowIdle {
@@ -500,6 +620,16 @@ impl fmt::Display for ConfigError {
                  above tolerance ({tolerance:?}), which every gap is allowed \
                  for scheduling delay, or no probe could ever be struck: \
                  lengthen min_interval or lower tolerance"
+            ),
+            ConfigError::JitterTooWide { percent } => write!(
+                f,
+                "jitter of {percent} % is wider than the {MAX_JITTER_PERCENT} % \
+                 allowed, which would leave almost no idle time before some \
+                 probes: narrow the jitter"
+            ),
+            ConfigError::JitterInPassiveMode => f.write_str(
+                "jitter varies the probes of active mode, and passive mode \
+                 sends none: drop the jitter or use active mode",
             ),
             ConfigError::SendNotBelowIdle { send_every, idle } => write!(
                 f,

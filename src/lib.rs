@@ -11,6 +11,9 @@
 //!
 //! # The driving contract
 //!
+//! * **One machine per connection**, made with [`Machine::new`], or
+//!   [`Machine::with_seed`] to give the connection its own stream of
+//!   [`Jitter`] (and probe numbers that start at the seed).
 //! * **Time is only ever passed in**, as the first argument of every input
 //!   method. Any [`Instant`] works: `std::time::Instant`, [`Nanos`], or a
 //!   conversion from another clock (`tokio::time::Instant::into_std`).
@@ -113,8 +116,9 @@ pub use action::{
     ProbeReason, Reason, Wakeup,
 };
 pub use config::{
-    Config, ConfigBuilder, ConfigError, Field, Mode, DEFAULT_IDLE, DEFAULT_MAX_MISSES,
-    DEFAULT_MAX_STEP_DIVISOR, DEFAULT_REPLY_WINDOW, DEFAULT_TOLERANCE_DIVISOR, MAX_SPAN,
+    Config, ConfigBuilder, ConfigError, Field, Jitter, Mode, DEFAULT_IDLE, DEFAULT_MAX_MISSES,
+    DEFAULT_MAX_STEP_DIVISOR, DEFAULT_REPLY_WINDOW, DEFAULT_TOLERANCE_DIVISOR, MAX_JITTER_PERCENT,
+    MAX_SPAN,
 };
 pub use machine::Machine;
 pub use time::{Instant, Nanos};

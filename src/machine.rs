@@ -6,7 +6,7 @@ use crate::action::{
     Abuse, Action, Actions, Discontinuity, DiscontinuityKind, Evidence, Input, Probe, ProbeReason,
     Reason, Wakeup,
 };
-use crate::config::{Config, Mode};
+use crate::config::{share_of, Config, Jitter, Mode};
 use crate::time::{add_or_farthest, nanos_of, Instant};
 
 /// When the credited clock reaches this many nanoseconds (146 years) every
@@ -117,10 +117,22 @@ enum Event {
 }
 
 impl<I: Instant> Machine<I> {
-    /// A machine for a connection that is open at `now`.
+    /// A machine for a connection that is open at `now`, with seed zero
+    /// (see [`Machine::with_seed`]).
     ///
     /// Arm the timer at [`Machine::next_wakeup`] before waiting.
     pub fn new(config: Config, now: I) -> Self {
+        Machine::with_seed(config, now, 0)
+    }
+
+    /// A machine for a connection that is open at `now`, whose probes are
+    /// numbered from `seed` on.
+    ///
+    /// With [`Jitter`] configured the seed also decides every jittered
+    /// idle period: give each connection its own (a connection counter,
+    /// random bytes), or connections opened together keep probing
+    /// together. The same seed and inputs give the same periods.
+    pub fn with_seed(config: Config, now: I, seed: u64) -> Self {
         let mut machine = Machine {
             config,
             last_now: now,
@@ -140,8 +152,8 @@ impl<I: Instant> Machine<I> {
             discontinuities: 0,
             shortest_window: 0,
             longest_window: 0,
-            next_seq: 0,
-            reset_seq: 0,
+            next_seq: seed,
+            reset_seq: seed,
             peer_probe_measurable: false,
             strikes: 0,
         };
@@ -286,10 +298,7 @@ impl<I: Instant> Machine<I> {
     /// state is cleared and a verdict is lifted. Sequence numbers keep
     /// counting, so a stale reply from the old connection matches nothing.
     pub fn reset(&mut self, now: I) -> Actions<I> {
-        let next_seq = self.next_seq;
-        *self = Machine::new(self.config, now);
-        self.next_seq = next_seq;
-        self.reset_seq = next_seq;
+        *self = Machine::with_seed(self.config, now, self.next_seq);
 
         Actions {
             timer: self.next_wakeup(),
@@ -589,7 +598,7 @@ impl<I: Instant> Machine<I> {
     /// Rule a: after `idle` of inbound silence a probe goes out (passive
     /// mode: the allowed delay starts).
     fn open_window_when_idle(&mut self, actions: &mut Actions<I>) {
-        let due = self.last_inbound.saturating_add(self.config.idle);
+        let due = self.last_inbound.saturating_add(self.idle_period());
         if self.open || self.credited < due {
             return;
         }
@@ -658,6 +667,30 @@ impl<I: Instant> Machine<I> {
         }
     }
 
+    /// The idle period before the next probe: `idle`, or with [`Jitter`]
+    /// a draw that depends only on the seed (the first number since the
+    /// last reset) and the next probe's number, so it stays the same until
+    /// a probe goes out and every deadline computed from it agrees.
+    fn idle_period(&self) -> u64 {
+        let idle = self.config.idle;
+        let jitter = self.config.jitter();
+        let (percent, spread) = match jitter {
+            Jitter::None => return idle,
+            Jitter::Shorten { percent } => (percent, false),
+            Jitter::Spread { percent } => (percent, true),
+        };
+        let stream = mix(self.reset_seq);
+        let draw = mix(self.next_seq.wrapping_add(stream)) >> 32;
+        let reach = share_of(idle, u64::from(percent), 100);
+        let period = if spread {
+            let offset = share_of(reach.saturating_mul(2), draw, 1 << 32);
+            (idle - reach).saturating_add(offset)
+        } else {
+            idle - share_of(reach, draw, 1 << 32)
+        };
+        period.max(1)
+    }
+
     fn open_window(&mut self, start: u64) {
         self.open = true;
         self.window_start = start;
@@ -703,7 +736,7 @@ impl<I: Instant> Machine<I> {
             (self.window_end, Reason::WindowEnd)
         } else {
             (
-                self.last_inbound.saturating_add(self.config.idle),
+                self.last_inbound.saturating_add(self.idle_period()),
                 Reason::Idle,
             )
         };
@@ -722,6 +755,14 @@ impl<I: Instant> Machine<I> {
         self.wake = wake;
         self.reason = reason;
     }
+}
+
+/// splitmix64's finalizer: consecutive numbers in, unrelated bits out.
+fn mix(value: u64) -> u64 {
+    let mut z = value.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// The discontinuity to report for this step and input, if any: a late or
@@ -863,7 +904,7 @@ mod tests {
         hot
     }
 
-    fn configs() -> [Config; 6] {
+    fn configs() -> [Config; 8] {
         let nanos = Duration::from_nanos;
         let secs = Duration::from_secs;
         [
@@ -892,6 +933,17 @@ mod tests {
                 .idle(nanos(1 << 58))
                 .reply_window(nanos(1 << 57))
                 .max_misses(2)
+                .build(),
+            Config::builder()
+                .idle(secs(30))
+                .reply_window(secs(10))
+                .jitter(Jitter::Spread { percent: 50 })
+                .build(),
+            Config::builder()
+                .idle(secs(20))
+                .reply_window(secs(5))
+                .send_every(secs(8))
+                .jitter(Jitter::Shorten { percent: 90 })
                 .build(),
         ]
         .map(|config| config.expect("a valid config"))

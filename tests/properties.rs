@@ -11,6 +11,7 @@
 //! | P6 no surprises | without discontinuities the machine is a plain reference model | direct driving |
 //! | P7 polite prober | a peer probing no faster than the limit is struck only through backward steps the machine cannot see | a prober under jumping clocks |
 //! | P8 abusive prober | the abuse verdict comes exactly at the strike past the limit | the same, against a strike count |
+//! | P9 jitter | every jittered idle period lies within its range, and a seed replays them | direct driving |
 //!
 //! Each property runs `PROPTEST_CASES` cases (256 by default; CI sets
 //! 10,000). Failures are saved to `proptest-regressions/properties.txt`,
@@ -23,8 +24,8 @@ use std::time::Duration;
 use keepalive::sim::check::{check_scenario, Checker, ScenarioReport, ScenarioViolation};
 use keepalive::sim::{run_recorded, MachineStrategy, RunOptions, Scenario};
 use keepalive::{
-    Action, Actions, Config, DiscontinuityKind, Evidence, Input, Machine, Mode, Nanos, Probe,
-    ProbeReason, Reason, Wakeup,
+    Action, Actions, Config, DiscontinuityKind, Evidence, Input, Jitter, Machine, Mode, Nanos,
+    Probe, ProbeReason, Reason, Wakeup,
 };
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -713,7 +714,8 @@ proptest! {
     /// the same instants for the same reasons.
     #[test]
     fn p6_without_discontinuities_the_machine_is_the_reference_model(
-        config in strategies::sim_config(),
+        config in strategies::sim_config()
+            .prop_filter("the reference has no jitter", |config| config.jitter() == Jitter::None),
         start in 0u64..=1 << 62,
         calls in quiet_calls(),
     ) {
@@ -995,5 +997,79 @@ proptest! {
         if jumps.is_empty() && gaps.len() > forgiven as usize + 1 {
             prop_assert_eq!(run.verdict, Some(forgiven as usize + 1));
         }
+    }
+}
+
+// ---- P9: jitter ------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// P9: with any active config, jitter and seed, and a peer that answers
+    /// each probe at once, every idle period (from a reply to the next idle
+    /// probe) lies within the jitter's range around `idle` and is never
+    /// zero, and the same seed gives the same periods.
+    #[test]
+    fn p9_every_jittered_idle_period_lies_within_its_range(
+        config in strategies::any_config()
+            .prop_filter("active", |config| config.mode() == Mode::Active),
+        jitter in strategies::jitter(),
+        seed in any::<u64>(),
+        start in 0u64..=1 << 62,
+    ) {
+        let Ok(config) = Config::builder()
+            .idle(config.idle())
+            .reply_window(config.reply_window())
+            .max_misses(config.max_misses())
+            .max_step(config.max_step())
+            .tolerance(config.tolerance())
+            .jitter(jitter)
+            .build()
+        else {
+            return Ok(());
+        };
+        let idle = nanos(config.idle());
+        let percent = match jitter {
+            Jitter::Shorten { percent } | Jitter::Spread { percent } => u64::from(percent),
+            _ => 0,
+        };
+        let reach = u64::try_from(u128::from(idle) * u128::from(percent) / 100).unwrap_or(u64::MAX);
+        let (low, high) = match jitter {
+            Jitter::Spread { .. } => (idle - reach, idle.saturating_add(reach)),
+            _ => (idle - reach, idle),
+        };
+
+        let periods = |seed: u64| -> Result<Vec<u64>, TestCaseError> {
+            let mut machine = Machine::with_seed(config, Nanos(start), seed);
+            let mut heard = start;
+            let mut periods = Vec::new();
+            for _ in 0..200 {
+                let Some(wakeup) = machine.next_wakeup() else {
+                    return Err(TestCaseError::fail("an answered peer was declared dead"));
+                };
+                let now = wakeup.at;
+                let actions = machine.on_timer(now);
+                if let Some(probe) = actions.probe() {
+                    if probe.reason == ProbeReason::Idle {
+                        periods.push(now.0 - heard);
+                    }
+                    let _ = machine.on_reply(now, probe.seq);
+                    heard = now.0;
+                }
+                if periods.len() == 20 || now.0 == u64::MAX {
+                    break;
+                }
+            }
+            Ok(periods)
+        };
+
+        let first = periods(seed)?;
+        for &period in &first {
+            prop_assert!(
+                period >= low.max(1) && period <= high,
+                "a period of {} ns outside {}..={} ns", period, low.max(1), high
+            );
+        }
+        prop_assert_eq!(&first, &periods(seed)?);
     }
 }

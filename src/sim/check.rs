@@ -699,7 +699,10 @@ impl<'a> Facts<'a> {
             tolerance.saturating_mul(2)
         };
         let windows = config.reply_window().saturating_mul(config.max_misses());
-        let base = config.idle().saturating_add(windows).saturating_add(tail);
+        let base = config
+            .longest_idle()
+            .saturating_add(windows)
+            .saturating_add(tail);
 
         let late = self
             .record
@@ -719,7 +722,7 @@ impl<'a> Facts<'a> {
         let asked = if self.passive() {
             config.max_step()
         } else {
-            config.max_step().max(config.idle())
+            config.max_step().max(config.longest_idle())
         };
         let absolute = self.scenario.driver.sleep == Sleep::Absolute;
         let backward = self

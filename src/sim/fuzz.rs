@@ -135,8 +135,22 @@ pub struct ConfigInput {
     pub send_every: Option<Span>,
     /// For [`ConfigBuilder::peer_probe_limit`].
     pub peer_probe_limit: Option<(Span, u16)>,
+    /// For [`ConfigBuilder::jitter`]: spread (else shorten), and the
+    /// percentage.
+    pub jitter: Option<(bool, u8)>,
     /// For [`ConfigBuilder::active`] or [`ConfigBuilder::passive`].
     pub mode: ModeChoice,
+}
+
+impl ConfigInput {
+    /// The jitter asked for.
+    pub fn jitter(&self) -> crate::Jitter {
+        match self.jitter {
+            None => crate::Jitter::None,
+            Some((true, percent)) => crate::Jitter::Spread { percent },
+            Some((false, percent)) => crate::Jitter::Shorten { percent },
+        }
+    }
 }
 
 impl ConfigInput {
@@ -163,6 +177,9 @@ impl ConfigInput {
         }
         if let Some((min_interval, strikes)) = self.peer_probe_limit {
             builder = builder.peer_probe_limit(min_interval.duration(), strikes);
+        }
+        if self.jitter.is_some() {
+            builder = builder.jitter(self.jitter());
         }
         match self.mode {
             ModeChoice::Default => builder,
@@ -193,6 +210,7 @@ impl ConfigInput {
             peer_probe_limit: self
                 .peer_probe_limit
                 .map(|(min_interval, strikes)| (min_interval.duration(), strikes)),
+            jitter: self.jitter(),
         }
     }
 }
@@ -216,6 +234,8 @@ pub struct Tuning {
     pub passive: bool,
     /// The peer-probe limit, if any.
     pub peer_probe_limit: Option<(Duration, u16)>,
+    /// The jitter.
+    pub jitter: crate::Jitter,
 }
 
 impl Tuning {
@@ -230,6 +250,7 @@ impl Tuning {
             send_every: config.send_every(),
             passive: config.mode() == crate::Mode::Passive,
             peer_probe_limit: config.peer_probe_limit(),
+            jitter: config.jitter(),
         }
     }
 
@@ -247,6 +268,7 @@ impl Tuning {
                 "peer_probe_limit",
                 self.peer_probe_limit == other.peer_probe_limit,
             ),
+            ("jitter", self.jitter == other.jitter),
         ];
         same.into_iter()
             .find(|&(_, same)| !same)
@@ -269,8 +291,22 @@ impl Tuning {
         if positive.iter().any(|&value| value > span) {
             return Some("idle, window, step and tolerance fit in MAX_SPAN");
         }
-        if idle + u128::from(self.max_misses) * window > span {
-            return Some("idle + max_misses × reply_window fits in MAX_SPAN");
+        let percent = match self.jitter {
+            crate::Jitter::None => 0,
+            crate::Jitter::Shorten { percent } | crate::Jitter::Spread { percent } => percent,
+        };
+        if percent > crate::MAX_JITTER_PERCENT {
+            return Some("jitter at most MAX_JITTER_PERCENT");
+        }
+        if percent != 0 && self.passive {
+            return Some("no jitter in passive mode");
+        }
+        let longest_idle = match self.jitter {
+            crate::Jitter::Spread { percent } => idle + idle * u128::from(percent) / 100,
+            _ => idle,
+        };
+        if longest_idle + u128::from(self.max_misses) * window > span {
+            return Some("longest idle + max_misses × reply_window fits in MAX_SPAN");
         }
         if step + tolerance >= window {
             return Some("max_step + tolerance < reply_window");
@@ -936,8 +972,9 @@ mod tests {
                 max_step: None,
                 tolerance: None,
                 send_every: None,
-                mode: ModeChoice::Default,
                 peer_probe_limit: None,
+                jitter: None,
+                mode: ModeChoice::Default,
             },
             start: Start::Zero,
             calls,

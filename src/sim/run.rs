@@ -564,7 +564,7 @@ impl<'a> Sim<'a> {
                 // loses the credit of the wait the step cancels.
                 let lost = match self.scenario.driver.sleep {
                     Sleep::Absolute => jump.by,
-                    Sleep::Relative => jump.by.min(self.scenario.machine.idle()),
+                    Sleep::Relative => jump.by.min(self.scenario.machine.longest_idle()),
                 };
                 total = total.saturating_add(lost);
             }

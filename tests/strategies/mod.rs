@@ -22,7 +22,7 @@ use keepalive::sim::{
     ClockModel, DriverModel, Jump, Order, Pause, PeerModel, ResumeHint, Scenario, Sleep,
     CLOCK_ORIGIN,
 };
-use keepalive::{Config, Input, Mode, Nanos};
+use keepalive::{Config, Input, Jitter, Mode, Nanos, MAX_JITTER_PERCENT};
 use proptest::prelude::*;
 
 /// `nanos` as a duration.
@@ -81,6 +81,7 @@ fn build(
     tuning: Tuning,
     send_share: Option<u64>,
     passive: bool,
+    jitter: Jitter,
 ) -> Option<Config> {
     let mut builder = Config::builder()
         .idle(ns(idle))
@@ -88,6 +89,8 @@ fn build(
         .max_misses(misses);
     if passive {
         builder = builder.passive();
+    } else {
+        builder = builder.jitter(jitter);
     }
     if let Some(share) = send_share {
         let every = percent(idle, share).max(1);
@@ -106,6 +109,16 @@ fn build(
     builder.build().ok()
 }
 
+/// No jitter most of the time, else either kind at any width allowed.
+pub fn jitter() -> impl Strategy<Value = Jitter> {
+    let percent = 1u8..=MAX_JITTER_PERCENT;
+    prop_oneof![
+        2 => Just(Jitter::None),
+        1 => percent.clone().prop_map(|percent| Jitter::Shorten { percent }),
+        1 => percent.prop_map(|percent| Jitter::Spread { percent }),
+    ]
+}
+
 /// `config` with a peer-probe limit of `share` per cent of `idle` (at
 /// least the tolerance and 1 ns) and `strikes`, when the builder takes it.
 fn with_limit(config: Config, idle: u64, limit: Option<(u64, u16)>) -> Config {
@@ -119,6 +132,7 @@ fn with_limit(config: Config, idle: u64, limit: Option<(u64, u16)>) -> Config {
         .max_misses(config.max_misses())
         .max_step(config.max_step())
         .tolerance(config.tolerance())
+        .jitter(config.jitter())
         .peer_probe_limit(min_interval, strikes);
     if let Some(every) = config.send_every() {
         builder = builder.send_every(every);
@@ -140,10 +154,11 @@ pub fn any_config() -> impl Strategy<Value = Config> {
     let send = prop::option::of(1u64..=99);
     // The peer-probe limit as a share (per cent) of idle, and its strikes.
     let limit = prop::option::of((1u64..=400, 0u16..=3));
-    (window, idle, misses, tuning(), send, any::<bool>(), limit).prop_filter_map(
+    let shape = (tuning(), send, any::<bool>(), jitter());
+    (window, idle, misses, shape, limit).prop_filter_map(
         "spans beyond MAX_SPAN",
-        |(window, idle, misses, tuning, send, passive, limit)| {
-            let config = build(idle, window, misses, tuning, send, passive)?;
+        |(window, idle, misses, (tuning, send, passive, jitter), limit)| {
+            let config = build(idle, window, misses, tuning, send, passive, jitter)?;
             Some(with_limit(config, idle, limit))
         },
     )
@@ -156,10 +171,11 @@ pub fn sim_config() -> impl Strategy<Value = Config> {
     let window = log_nanos(5, 36);
     let idle_share = 25u64..=400;
     let send = prop::option::weighted(0.3, 10u64..=99);
-    (window, idle_share, 1u32..=4, tuning(), send, any::<bool>()).prop_map(
-        |(window, idle_share, misses, tuning, send, passive)| {
+    let shape = (tuning(), send, any::<bool>(), jitter());
+    (window, idle_share, 1u32..=4, shape).prop_map(
+        |(window, idle_share, misses, (tuning, send, passive, jitter))| {
             let idle = percent(window, idle_share).max(1);
-            build(idle, window, misses, tuning, send, passive)
+            build(idle, window, misses, tuning, send, passive, jitter)
                 .expect("spans below 2^40 ns with the derived step always build")
         },
     )
