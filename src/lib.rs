@@ -101,7 +101,11 @@
 
 mod action;
 mod config;
+#[cfg(feature = "serde")]
+mod config_serde;
 mod machine;
+#[cfg(feature = "serde")]
+pub mod serde_duration;
 mod time;
 
 #[cfg(feature = "std")]
