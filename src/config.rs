@@ -58,7 +58,15 @@ pub const DEFAULT_TOLERANCE_DIVISOR: u32 = 20;
 pub const MAX_SPAN: Duration = Duration::from_nanos(1 << 60);
 
 /// Whether the machine probes the peer or waits for the peer's heartbeats.
+///
+/// With the `serde` feature it reads and writes as `"active"` or
+/// `"passive"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum Mode {
     /// Send a probe after `idle` of inbound silence and expect a reply.
     Active,
@@ -69,7 +77,22 @@ pub enum Mode {
 }
 
 /// A validated configuration. Build one with [`Config::builder`].
+///
+/// With the `serde` feature it also reads from and writes to config files
+/// (TOML, JSON, ...): every field is optional and defaults as the builder
+/// does, durations are strings such as `"30s"` or numbers of seconds, and a
+/// file is checked by [`ConfigBuilder::build`], so a config that cannot
+/// work is refused with the same [`ConfigError`] message. The crate docs
+/// show a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(
+        try_from = "crate::config_serde::ConfigFile",
+        into = "crate::config_serde::ConfigFile"
+    )
+)]
 pub struct Config {
     pub(crate) idle: u64,
     pub(crate) window: u64,

@@ -98,6 +98,30 @@
 //! before the first probe), plus the step itself when the driver sleeps to
 //! an absolute instant; a stall delays it by at most its own length.
 //! `docs/guarantees.md` states the bounds in full.
+//!
+//! # Config files
+//!
+//! With the `serde` feature (which implies `std`), [`Config`] implements
+//! `serde::Serialize` and `serde::Deserialize`:
+//!
+//! ```toml
+//! mode = "active"        # or "passive"
+//! idle = "30s"
+//! reply_window = "10s"
+//! max_misses = 3
+//! # max_step, tolerance: derived from reply_window unless given
+//! # send_every = "25s"
+//! ```
+//!
+//! Every field is optional and defaults as [`Config::builder`] does, and
+//! unknown fields are refused. Durations are strings such as `"30s"`,
+//! `"1m 30s"`, `"500ms"` or `"1.5s"`, or numbers of seconds. A file is
+//! checked by [`ConfigBuilder::build`], so a config that cannot work is
+//! refused with the [`ConfigError`] message that says what to change.
+//! Writing a config gives durations as strings and reads back to an equal
+//! config. The helper module `keepalive::serde_duration` reads and writes
+//! single durations the same way for an application's own settings.
+//! `docs/config-files.md` describes the format in full.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -105,7 +129,11 @@
 
 mod action;
 mod config;
+#[cfg(feature = "serde")]
+mod config_serde;
 mod machine;
+#[cfg(feature = "serde")]
+pub mod serde_duration;
 mod time;
 
 #[cfg(feature = "std")]
@@ -132,3 +160,8 @@ pub struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/driving.md")]
 pub struct DrivingDoctests;
+
+/// Runs the config file guide's code blocks as doctests.
+#[cfg(all(doctest, feature = "serde"))]
+#[doc = include_str!("../docs/config-files.md")]
+pub struct ConfigFilesDoctests;

@@ -22,7 +22,7 @@ use keepalive::sim::{
     ClockModel, DriverModel, Jump, Order, Pause, PeerModel, ResumeHint, Scenario, Sleep,
     CLOCK_ORIGIN,
 };
-use keepalive::{Config, Input, Jitter, Mode, Nanos, MAX_JITTER_PERCENT};
+use keepalive::{Config, ConfigBuilder, Input, Jitter, Mode, Nanos, MAX_JITTER_PERCENT};
 use proptest::prelude::*;
 
 /// `nanos` as a duration.
@@ -179,6 +179,97 @@ pub fn sim_config() -> impl Strategy<Value = Config> {
                 .expect("spans below 2^40 ns with the derived step always build")
         },
     )
+}
+
+/// Raw builder input for `tests/serde.rs`: each option set or left out,
+/// durations from zero to past [`keepalive::MAX_SPAN`], so that refused
+/// input comes up as often as accepted input.
+#[derive(Clone, Debug)]
+pub struct BuilderInput {
+    pub idle: Option<Duration>,
+    pub reply_window: Option<Duration>,
+    pub max_misses: Option<u32>,
+    pub max_step: Option<Duration>,
+    pub tolerance: Option<Duration>,
+    pub send_every: Option<Duration>,
+    pub passive: bool,
+    pub peer_probe_limit: Option<(Duration, u16)>,
+    pub jitter: Jitter,
+}
+
+impl BuilderInput {
+    /// The builder with every option that is set applied.
+    pub fn builder(&self) -> ConfigBuilder {
+        let mut builder = Config::builder();
+        if let Some(idle) = self.idle {
+            builder = builder.idle(idle);
+        }
+        if let Some(window) = self.reply_window {
+            builder = builder.reply_window(window);
+        }
+        if let Some(misses) = self.max_misses {
+            builder = builder.max_misses(misses);
+        }
+        if let Some(step) = self.max_step {
+            builder = builder.max_step(step);
+        }
+        if let Some(tolerance) = self.tolerance {
+            builder = builder.tolerance(tolerance);
+        }
+        if let Some(every) = self.send_every {
+            builder = builder.send_every(every);
+        }
+        if self.passive {
+            builder = builder.passive();
+        }
+        if let Some((min_interval, strikes)) = self.peer_probe_limit {
+            builder = builder.peer_probe_limit(min_interval, strikes);
+        }
+        builder.jitter(self.jitter)
+    }
+}
+
+/// A duration a config file might hold: whole seconds, milliseconds, or
+/// nanoseconds at every scale, so that the written form mixes every unit.
+fn input_span() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        Just(Duration::ZERO),
+        (1u64..=100_000).prop_map(Duration::from_secs),
+        (1u64..=86_400_000).prop_map(Duration::from_millis),
+        log_nanos(0, 62).prop_map(ns),
+    ]
+}
+
+pub fn builder_input() -> impl Strategy<Value = BuilderInput> {
+    // Step, tolerance and the send obligation are set less often: set at
+    // random, they are refused most of the time.
+    let span = |set| prop::option::weighted(set, input_span());
+    let misses = prop::option::of(prop_oneof![8 => 1u32..=5, 1 => Just(0), 1 => any::<u32>()]);
+    let limit = prop::option::weighted(0.3, (input_span(), any::<u16>()));
+    (
+        (span(0.8), span(0.8), misses),
+        (span(0.3), span(0.3), span(0.3), any::<bool>()),
+        (limit, jitter()),
+    )
+        .prop_map(
+            |(
+                (idle, reply_window, max_misses),
+                (max_step, tolerance, send_every, passive),
+                (peer_probe_limit, jitter),
+            )| {
+                BuilderInput {
+                    idle,
+                    reply_window,
+                    max_misses,
+                    max_step,
+                    tolerance,
+                    send_every,
+                    passive,
+                    peer_probe_limit,
+                    jitter,
+                }
+            },
+        )
 }
 
 // ---- Direct driving ------------------------------------------------------------
