@@ -83,6 +83,79 @@ fn the_machine_keeps_a_healthy_master_through_both_jumps() {
     assert_timeline("incident_machine", INCIDENT, &trace);
 }
 
+// ---- What a trace holds besides its rows ----------------------------------
+
+/// What the traced clock shows at `real`, read off its corners.
+fn traced_clock(trace: &Trace, real: Duration) -> Nanos {
+    let corners = &trace.clock;
+    let after = corners.partition_point(|c| c.real <= real);
+    let Some(next) = corners.get(after) else {
+        return corners.last().expect("a traced clock").observed;
+    };
+    let from = corners[after - 1];
+    let ran = (real - from.real).min(next.real - from.real);
+    let moved = next
+        .observed
+        .since_origin()
+        .saturating_sub(from.observed.since_origin());
+    // A stretch either runs at one second per second or stands still.
+    from.observed + if moved.is_zero() { moved } else { ran }
+}
+
+#[test]
+fn the_traced_clock_passes_through_every_rows_reading() {
+    let mut scenario = incident();
+    scenario
+        .clock
+        .jumps
+        .push(Jump::backward(secs(700.0), secs(7.0)));
+    scenario.driver.suspends = vec![Pause {
+        at: secs(300.0),
+        length: secs(50.0),
+    }];
+
+    let trace = trace(&scenario, StrategyKind::Machine);
+
+    assert_eq!(trace.clock.first().map(|c| c.real), Some(Duration::ZERO));
+    assert_eq!(trace.clock.last().map(|c| c.real), Some(scenario.duration));
+    // Three jumps and a sleep: four corners more each than a straight run.
+    assert_eq!(trace.clock.len(), 2 + 4 * 2);
+    for row in &trace.rows {
+        assert_eq!(traced_clock(&trace, row.real), row.observed, "{row:?}");
+    }
+}
+
+#[test]
+fn a_verdicts_row_says_whether_the_peer_was_alive() {
+    let mut scenario = incident();
+    scenario.peer.deaths = vec![secs(1140.0)];
+
+    let mut dead = incident();
+    dead.clock.jumps.clear();
+    dead.peer.deaths = vec![secs(100.0)];
+
+    let two_timers = trace(&scenario, StrategyKind::TwoTimers);
+    let check_at_send = trace(&scenario, StrategyKind::CheckAtSend);
+    let machine = trace(&dead, StrategyKind::Machine);
+
+    let verdicts = |trace: &Trace| -> Vec<(f64, bool)> {
+        let rows = trace.rows.iter().filter_map(|row| match row.entry {
+            Entry::Input(step) if step.response.dead.is_some() => {
+                Some((row.real.as_secs_f64(), step.peer_alive))
+            }
+            _ => None,
+        });
+        rows.collect()
+    };
+    // Two-timers drops the live master on the first jump; check-at-send
+    // on the second, 10 s before the master dies.
+    assert_eq!(verdicts(&two_timers)[0], (560.0, true));
+    assert_eq!(verdicts(&check_at_send)[0], (1130.3, true));
+    // The machine's verdict on a master dead since 100 s, at the end of
+    // the reply window of its probe at 570 s.
+    assert_eq!(verdicts(&machine), [(600.0, false)]);
+}
+
 // ---- The S0 year ---------------------------------------------------------
 
 #[test]

@@ -4,12 +4,14 @@
 //! ```text
 //! cargo run --example simulate                  # a simulated year of S0
 //! cargo run --example simulate -- --trace       # one incident, timelines
+//! cargo run --example simulate -- --svg incident.svg   # it as a picture
 //! cargo run --example simulate -- --scenario examples/scenarios/s0.toml
 //! cargo run --example simulate -- --seed 7 --days 30
 //! ```
 //!
 //! All the logic lives in `keepalive::sim`; this program only reads the
-//! command line and (in `file.rs`) the scenario file.
+//! command line and (in `file.rs`) the scenario file, and draws the
+//! picture (`picture.rs`).
 //!
 //! # Scenario files
 //!
@@ -67,11 +69,14 @@
 //! ```
 
 mod file;
+// The picture lives in its own file so that `tests/picture.rs` can
+// include it too.
+#[allow(dead_code)] // The panels' pixel areas are for the test only.
+mod picture;
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
 use keepalive::sim::{compare, incident, Comparison, Scenario, StrategyKind};
@@ -88,6 +93,12 @@ struct Args {
     /// by two-timers, from 600 s before to 60 s after.
     #[arg(long)]
     trace: bool,
+
+    /// Draw the same incident as --trace into this SVG file: the
+    /// process's clock against real time, and one lane of markers per
+    /// strategy. An error when two-timers dropped no healthy master.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
 
     /// Run the scenario in this TOML file (fields left out keep their S0
     /// value).
@@ -133,17 +144,36 @@ fn simulate(args: Args) -> Result<String, String> {
     let days = scenario.duration.as_secs_f64() / 86_400.0;
     let unit = if days == 1.0 { "day" } else { "days" };
     let days = number(days);
-    if args.trace {
-        // From before the previous keepalive, so that the activity both
-        // timers count from shows.
-        let before = Duration::from_secs(600);
-        let after = Duration::from_secs(60);
-        return match incident(&scenario, before, after).map_err(|e| e.to_string())? {
-            Some(found) => Ok(found.to_string()),
-            None => Ok(format!(
-                "two-timers dropped no healthy master in {days} {unit}\n"
-            )),
+    if args.trace || args.svg.is_some() {
+        let (before, after) = (picture::BEFORE, picture::AFTER);
+        let Some(found) = incident(&scenario, before, after).map_err(|e| e.to_string())? else {
+            let none = format!("two-timers dropped no healthy master in {days} {unit}");
+            return match args.svg {
+                Some(path) => Err(format!(
+                    "{none}: no incident to draw into {}; try another --seed or more --days",
+                    path.display()
+                )),
+                None => Ok(format!("{none}\n")),
+            };
         };
+        let mut report = String::new();
+        if args.trace {
+            report += &found.to_string();
+        }
+        if let Some(path) = &args.svg {
+            let name = picture::name(args.scenario.as_deref(), scenario.seed);
+            picture::write(&found, &name, path)?;
+            if !args.trace {
+                let at = found.at;
+                report += &format!(
+                    "drew the incident at real time {}.{:03} s into {}\n",
+                    at.as_secs(),
+                    at.subsec_millis(),
+                    path.display()
+                );
+            }
+        }
+        return Ok(report);
     }
 
     let comparison = compare(&scenario).map_err(|e| e.to_string())?;

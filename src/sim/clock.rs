@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::driver::Pause;
 use super::rng::Rng;
+use super::trace::Reading;
 use crate::Nanos;
 
 /// Where the observed clock stands at real time zero: 10^6 s, so that
@@ -207,6 +208,33 @@ impl Clock {
         }
     }
 
+    /// The corners of the observed clock over `span`: its readings at the
+    /// span's ends and on either side of every change within it.
+    pub(crate) fn corners(&self, span: Range<Duration>) -> Vec<Reading> {
+        let reading = |real: Duration, value: i128| Reading {
+            real,
+            observed: Nanos(value.clamp(0, u64::MAX.into()) as u64),
+        };
+        let first = self.piece(span.start);
+        let mut corners = vec![reading(span.start, self.pieces[first].at(span.start))];
+        for pair in self.pieces[first..].windows(2) {
+            let (before, piece) = (pair[0], pair[1]);
+            if piece.from >= span.end {
+                break;
+            }
+            corners.push(reading(piece.from, before.at(piece.from)));
+            corners.push(reading(piece.from, piece.observed));
+        }
+        // The span ends before a change at its end, as the trace does.
+        let last = self.pieces.partition_point(|piece| piece.from < span.end);
+        let last = last.saturating_sub(1).max(first);
+        corners.push(reading(span.end, self.pieces[last].at(span.end)));
+        // A host sleep's start and end do not move the reading, and
+        // changes at one real time coincide: both leave repeated corners.
+        corners.dedup();
+        corners
+    }
+
     /// The jumps whose real time falls in `span`.
     pub(crate) fn jumps_in(&self, span: Range<Duration>) -> &[Jump] {
         let start = self.jumps.partition_point(|jump| jump.at < span.start);
@@ -247,6 +275,48 @@ mod tests {
         let end = clock.reaches(secs(0), CLOCK_ORIGIN + secs(30));
 
         assert_eq!(end, secs(35));
+    }
+
+    #[test]
+    fn the_corners_show_a_jump_as_a_step_and_a_host_sleep_as_a_flat() {
+        let sleep = Pause {
+            at: secs(20),
+            length: secs(10),
+        };
+        let clock = clock(vec![Jump::backward(secs(10), secs(5))], &[sleep]);
+        let at = |real: u64, observed: u64| Reading {
+            real: secs(real),
+            observed: CLOCK_ORIGIN + secs(observed),
+        };
+
+        let corners = clock.corners(secs(5)..secs(40));
+
+        let expected = [
+            at(5, 5),
+            at(10, 10),
+            at(10, 5),
+            at(20, 15),
+            at(30, 15),
+            at(40, 25),
+        ];
+        assert_eq!(corners, expected);
+    }
+
+    #[test]
+    fn the_corners_leave_out_changes_outside_the_span() {
+        let jumps = vec![
+            Jump::forward(secs(10), secs(5)),
+            Jump::forward(secs(50), secs(5)),
+        ];
+        let clock = clock(jumps, &[]);
+        let at = |real: u64, observed: u64| Reading {
+            real: secs(real),
+            observed: CLOCK_ORIGIN + secs(observed),
+        };
+
+        let corners = clock.corners(secs(20)..secs(50));
+
+        assert_eq!(corners, [at(20, 25), at(50, 55)]);
     }
 
     #[test]

@@ -62,4 +62,4 @@ pub use strategy::{
     Design, Event, MachineStrategy, Model, ModelConfig, Response, Sent, Strategy, StrategyKind,
     Wake,
 };
-pub use trace::{Entry, Note, Row, Step, Trace};
+pub use trace::{Entry, Note, Reading, Row, Step, Trace};

@@ -278,6 +278,11 @@ impl<'a> Sim<'a> {
             self.dispatch(next.what)?;
         }
         self.finish();
+        if let Some(window) = &self.window {
+            let end = window.end.min(self.scenario.duration);
+            let start = window.start.min(end);
+            self.trace.clock = self.clock.corners(start..end);
+        }
         let outcome = Outcome {
             stats: self.stats,
             trace: self.trace,
@@ -447,6 +452,7 @@ impl<'a> Sim<'a> {
                 response,
                 credited: self.strategy.credited(),
                 wake: self.strategy.wakeup(),
+                peer_alive: self.peer.alive(self.now),
             }));
         }
 

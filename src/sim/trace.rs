@@ -33,6 +33,10 @@ pub struct Step {
     pub credited: Option<Duration>,
     /// The pending wake-up after the input.
     pub wake: Option<Wake>,
+    /// Whether the peer was alive at the input, which the simulator knows
+    /// and the strategy does not: a verdict while it was is a healthy
+    /// peer dropped.
+    pub peer_alive: bool,
 }
 
 /// One line of a trace.
@@ -55,7 +59,17 @@ pub enum Entry {
     Note(Note),
 }
 
-/// The rows of one run within the traced span, in order.
+/// What the process's clock showed at one real time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reading {
+    /// Real time since the start of the run.
+    pub real: Duration,
+    /// What the process's clock showed.
+    pub observed: Nanos,
+}
+
+/// The rows of one run within the traced span, in order, and the
+/// process's clock over that span.
 ///
 /// `Display` renders the timeline: times in seconds with millisecond
 /// precision; `clock` counts from where the process's clock stood at real
@@ -64,6 +78,13 @@ pub enum Entry {
 pub struct Trace {
     /// The rows.
     pub rows: Vec<Row>,
+    /// The observed clock from the start of the traced span to its end
+    /// (or the end of the run, if sooner), as the corners of a piecewise
+    /// linear function of real time: between two readings the clock runs
+    /// straight from one to the other. A jump is two readings at the same
+    /// real time, before and after it; a host sleep is a flat stretch.
+    /// Empty when the run traced nothing.
+    pub clock: Vec<Reading>,
 }
 
 impl Trace {
