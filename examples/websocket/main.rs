@@ -57,7 +57,10 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(1);
                   connection, 1 when connecting or the connection failed, \
                   2 for bad arguments or a config that cannot work, 3 when \
                   the peer was declared dead. With --reconnect the program \
-                  runs until interrupted (130 on Ctrl-C)."
+                  runs until interrupted (130 on Ctrl-C). The demo: 0 when \
+                  the verdict came within the bound, 4 when it came later \
+                  (a window too short for this machine's scheduling), 1 \
+                  when the demo could not run."
 )]
 struct Args {
     /// Connect to this server (`ws://host:port/path`) instead of running
@@ -185,14 +188,25 @@ async fn demo(out: &Output, config: Config) -> ExitCode {
             let since = |instant: Option<Instant>| {
                 instant.map_or(f64::NAN, |instant| instant.elapsed().as_secs_f64())
             };
+            let silence = since(out.last_heard.get());
             out.note(&format!(
                 "verdict {:.3} s after the freeze, {:.3} s after the last \
                  Pong; bound idle + misses × window + 2 × tolerance = {:.3} s",
                 since(Some(frozen_at)),
-                since(out.last_heard.get()),
+                silence,
                 bound(&config).as_secs_f64(),
             ));
-            ExitCode::SUCCESS
+            // NaN (no Pong ever) fails the comparison too.
+            if silence <= bound(&config).as_secs_f64() {
+                ExitCode::SUCCESS
+            } else {
+                out.error(
+                    "the verdict came later than the bound: this machine \
+                     schedules the loop too late for so short a window; \
+                     widen --window",
+                );
+                ExitCode::from(4)
+            }
         }
         Err(error) => {
             out.end(&error);
@@ -302,6 +316,22 @@ fn parse_url(text: &str) -> Result<String, String> {
     }
     if uri.host().map_or(true, str::is_empty) {
         return Err(format!("{text:?} has no host: write ws://host:port/path"));
+    }
+    // The URI parser takes any digits as a port; the socket needs a u16.
+    let authority = uri.authority().map_or("", |authority| authority.as_str());
+    let host_and_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, rest)| rest);
+    let port = host_and_port
+        .rsplit_once(':')
+        .map(|(_, port)| port)
+        .filter(|port| !port.contains(']'));
+    if let Some(port) = port {
+        if !matches!(port.parse::<u16>(), Ok(1..)) {
+            return Err(format!(
+                "{text:?} has port {port}: write a port from 1 to 65535"
+            ));
+        }
     }
     Ok(text.to_string())
 }
