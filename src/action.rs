@@ -72,6 +72,25 @@ pub struct Abuse {
     pub min_interval: Duration,
 }
 
+/// The round trip to the peer, estimated from probes and their replies in
+/// credited time, in the manner of TCP (RFC 6298).
+///
+/// A reply is measured only when it answers the latest probe, that probe
+/// opened or renewed the reply window, and no discontinuity came between
+/// them: a reply to an older probe could answer either, and a jump, a stall
+/// or a sleep says nothing about the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Rtt {
+    /// The shortest round trip measured since the last reset.
+    pub min: Duration,
+    /// The smoothed round trip: each measurement moves it an eighth of the
+    /// way.
+    pub smoothed: Duration,
+    /// The smoothed mean deviation: each measurement moves it a quarter of
+    /// the way to its distance from `smoothed`.
+    pub variation: Duration,
+}
+
 /// Why the pending wake-up was chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Reason {

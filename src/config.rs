@@ -102,6 +102,8 @@ pub struct Config {
     pub(crate) send_every: u64,
     /// Zero when the peer's probes are not limited.
     pub(crate) peer_probe_interval: u64,
+    /// The shortest adaptive reply window; zero when the window is fixed.
+    pub(crate) window_min: u64,
     pub(crate) max_misses: u32,
     pub(crate) peer_probe_strikes: u16,
     pub(crate) mode: Mode,
@@ -184,9 +186,27 @@ impl Config {
         Duration::from_nanos(self.idle)
     }
 
-    /// How long each probe waits for its reply, in credited time.
+    /// How long each probe waits for its reply, in credited time; with an
+    /// adaptive reply window, the longest it may be.
     pub fn reply_window(&self) -> Duration {
         Duration::from_nanos(self.window)
+    }
+
+    /// The shortest an adaptive reply window may be, if the window adapts
+    /// to the measured round trip ([`ConfigBuilder::adaptive_reply_window`]).
+    pub fn adaptive_reply_window(&self) -> Option<Duration> {
+        (self.window_min != 0).then(|| Duration::from_nanos(self.window_min))
+    }
+
+    /// The shortest reply window a probe may get: the adaptive minimum, or
+    /// the fixed window. The safety bound of `docs/guarantees.md` holds
+    /// with this window.
+    pub fn shortest_reply_window(&self) -> Duration {
+        Duration::from_nanos(if self.window_min != 0 {
+            self.window_min
+        } else {
+            self.window
+        })
     }
 
     /// Consecutive unanswered windows that make the peer dead.
@@ -275,6 +295,7 @@ pub struct ConfigBuilder {
     send_every: Option<Duration>,
     peer_probe_limit: Option<(Duration, u16)>,
     jitter: Jitter,
+    adaptive_min: Option<Duration>,
     mode: Mode,
 }
 
@@ -289,6 +310,7 @@ impl Default for ConfigBuilder {
             send_every: None,
             peer_probe_limit: None,
             jitter: Jitter::None,
+            adaptive_min: None,
             mode: Mode::Active,
         }
     }
@@ -350,6 +372,18 @@ impl ConfigBuilder {
         self
     }
 
+    /// Lets each reply window adapt to the round trip measured from probes
+    /// and their replies ([`crate::Rtt`]): `smoothed + 4 × variation`
+    /// (the retransmission timeout of RFC 6298), kept between `min` and
+    /// [`ConfigBuilder::reply_window`], which becomes the longest window.
+    /// Until the first measurement every window is the longest. Unset step
+    /// and tolerance follow `min` instead of the longest window. Active
+    /// mode only. Off by default.
+    pub fn adaptive_reply_window(mut self, min: Duration) -> Self {
+        self.adaptive_min = Some(min);
+        self
+    }
+
     /// Varies the idle period before each probe ([`Jitter`]). Active mode
     /// only. Off by default.
     pub fn jitter(mut self, jitter: Jitter) -> Self {
@@ -372,12 +406,15 @@ impl ConfigBuilder {
 
     /// Checks the tuning and returns a config the machine can run with.
     pub fn build(self) -> Result<Config, ConfigError> {
-        let step = self
-            .max_step
-            .unwrap_or(self.window / DEFAULT_MAX_STEP_DIVISOR);
+        if self.adaptive_min.is_some_and(|min| min.is_zero()) {
+            return Err(ConfigError::Zero(Field::AdaptiveReplyWindow));
+        }
+        // Step and tolerance must fit the shortest window a probe can get.
+        let shortest = self.adaptive_min.unwrap_or(self.window).min(self.window);
+        let step = self.max_step.unwrap_or(shortest / DEFAULT_MAX_STEP_DIVISOR);
         let tolerance = self
             .tolerance
-            .unwrap_or(self.window / DEFAULT_TOLERANCE_DIVISOR);
+            .unwrap_or(shortest / DEFAULT_TOLERANCE_DIVISOR);
 
         for (field, value) in [
             (Field::Idle, self.idle),
@@ -437,6 +474,27 @@ impl ConfigBuilder {
             send_every = nanos_of(every);
         }
 
+        let mut window_min = 0;
+        if let Some(min) = self.adaptive_min {
+            if min > self.window {
+                return Err(ConfigError::AdaptiveWindowAboveReplyWindow {
+                    min,
+                    reply_window: self.window,
+                });
+            }
+            if self.mode == Mode::Passive {
+                return Err(ConfigError::AdaptiveWindowInPassiveMode);
+            }
+            if step + tolerance >= min || tolerance.saturating_mul(2) >= min {
+                return Err(ConfigError::AdaptiveWindowTooShort {
+                    min,
+                    max_step: step,
+                    tolerance,
+                });
+            }
+            window_min = nanos_of(min);
+        }
+
         let (mut peer_probe_interval, mut peer_probe_strikes) = (0, 0);
         if let Some((min_interval, strikes)) = self.peer_probe_limit {
             if min_interval.is_zero() {
@@ -462,6 +520,7 @@ impl ConfigBuilder {
             tolerance: nanos_of(tolerance),
             send_every,
             peer_probe_interval,
+            window_min,
             max_misses: self.max_misses,
             peer_probe_strikes,
             mode: self.mode,
@@ -500,6 +559,8 @@ pub enum Field {
     SendEvery,
     /// The minimum interval of [`ConfigBuilder::peer_probe_limit`].
     PeerProbeInterval,
+    /// The minimum of [`ConfigBuilder::adaptive_reply_window`].
+    AdaptiveReplyWindow,
     /// `idle + max_misses × reply_window`.
     DetectionTime,
 }
@@ -513,6 +574,7 @@ impl Field {
             Field::Tolerance => "tolerance",
             Field::SendEvery => "send_every",
             Field::PeerProbeInterval => "peer_probe_limit's min_interval",
+            Field::AdaptiveReplyWindow => "adaptive_reply_window",
             Field::DetectionTime => "idle + max_misses × reply_window",
         }
     }
@@ -562,6 +624,28 @@ pub enum ConfigError {
         /// The minimum interval.
         min_interval: Duration,
         /// The tolerance in force (set, or derived from the window).
+        tolerance: Duration,
+    },
+    /// The adaptive reply window's minimum is above the reply window, its
+    /// maximum.
+    AdaptiveWindowAboveReplyWindow {
+        /// The minimum asked for.
+        min: Duration,
+        /// The reply window (the maximum).
+        reply_window: Duration,
+    },
+    /// An adaptive reply window was asked for in passive mode, which sends
+    /// no probes to measure.
+    AdaptiveWindowInPassiveMode,
+    /// The adaptive reply window's minimum is not above `max_step +
+    /// tolerance` and twice the tolerance, so a window at the minimum
+    /// would break the rules a fixed window must keep.
+    AdaptiveWindowTooShort {
+        /// The minimum asked for.
+        min: Duration,
+        /// The step in force (set, or derived from the minimum).
+        max_step: Duration,
+        /// The tolerance in force (set, or derived from the minimum).
         tolerance: Duration,
     },
     /// The jitter is wider than [`MAX_JITTER_PERCENT`]: the shortest idle
@@ -643,6 +727,28 @@ impl fmt::Display for ConfigError {
                  above tolerance ({tolerance:?}), which every gap is allowed \
                  for scheduling delay, or no probe could ever be struck: \
                  lengthen min_interval or lower tolerance"
+            ),
+            ConfigError::AdaptiveWindowAboveReplyWindow { min, reply_window } => write!(
+                f,
+                "adaptive_reply_window's minimum ({min:?}) is above \
+                 reply_window ({reply_window:?}), the longest window: lower \
+                 the minimum or widen reply_window"
+            ),
+            ConfigError::AdaptiveWindowInPassiveMode => f.write_str(
+                "an adaptive reply window follows the round trip of probes, \
+                 and passive mode sends none: drop adaptive_reply_window or \
+                 use active mode",
+            ),
+            ConfigError::AdaptiveWindowTooShort {
+                min,
+                max_step,
+                tolerance,
+            } => write!(
+                f,
+                "adaptive_reply_window's minimum ({min:?}) must be above \
+                 max_step ({max_step:?}) + tolerance ({tolerance:?}) and \
+                 twice the tolerance, as any window must: raise the minimum \
+                 or lower max_step and tolerance"
             ),
             ConfigError::JitterTooWide { percent } => write!(
                 f,

@@ -38,6 +38,8 @@ pub(crate) struct ConfigFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     send_every: Option<Given>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    adaptive_reply_window: Option<Given>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     peer_probe_limit: Option<PeerProbeLimitFile>,
     #[serde(skip_serializing_if = "Option::is_none")]
     jitter: Option<JitterFile>,
@@ -80,6 +82,13 @@ impl ConfigFile {
         b = set(b, "max_step", &self.max_step, duration, B::max_step)?;
         b = set(b, "tolerance", &self.tolerance, duration, B::tolerance)?;
         b = set(b, "send_every", &self.send_every, duration, B::send_every)?;
+        b = set(
+            b,
+            "adaptive_reply_window",
+            &self.adaptive_reply_window,
+            duration,
+            B::adaptive_reply_window,
+        )?;
         if let Some(limit) = &self.peer_probe_limit {
             let field = "peer_probe_limit.min_interval";
             let min_interval = duration(&limit.min_interval)
@@ -182,9 +191,11 @@ impl From<Config> for ConfigFile {
     fn from(config: Config) -> Self {
         let window = config.reply_window();
         // Step and tolerance are left out when they are what the builder
-        // derives from the window, so that a file written from a config
-        // says only what was chosen, and reads back to the same config.
-        let derived = |value: Duration, divisor| (value != window / divisor).then_some(value);
+        // derives from the shortest window, so that a file written from a
+        // config says only what was chosen, and reads back to the same
+        // config.
+        let shortest = config.shortest_reply_window();
+        let derived = |value: Duration, divisor| (value != shortest / divisor).then_some(value);
         let mode = match config.mode() {
             Mode::Active => "active",
             Mode::Passive => "passive",
@@ -198,6 +209,7 @@ impl From<Config> for ConfigFile {
             max_step: derived(config.max_step(), DEFAULT_MAX_STEP_DIVISOR).map(Given::Duration),
             tolerance: derived(config.tolerance(), DEFAULT_TOLERANCE_DIVISOR).map(Given::Duration),
             send_every: config.send_every().map(Given::Duration),
+            adaptive_reply_window: config.adaptive_reply_window().map(Given::Duration),
             peer_probe_limit: config.peer_probe_limit().map(|(min_interval, strikes)| {
                 PeerProbeLimitFile {
                     min_interval: Given::Duration(min_interval),

@@ -141,7 +141,7 @@ pub mod sim;
 
 pub use action::{
     Abuse, Action, Actions, ActionsIter, Discontinuity, DiscontinuityKind, Evidence, Input, Probe,
-    ProbeReason, Reason, Wakeup,
+    ProbeReason, Reason, Rtt, Wakeup,
 };
 pub use config::{
     Config, ConfigBuilder, ConfigError, Field, Jitter, Mode, DEFAULT_IDLE, DEFAULT_MAX_MISSES,

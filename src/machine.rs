@@ -4,7 +4,7 @@ use core::time::Duration;
 
 use crate::action::{
     Abuse, Action, Actions, Discontinuity, DiscontinuityKind, Evidence, Input, Probe, ProbeReason,
-    Reason, Wakeup,
+    Reason, Rtt, Wakeup,
 };
 use crate::config::{share_of, Config, Jitter, Mode};
 use crate::time::{add_or_farthest, nanos_of, Instant};
@@ -22,6 +22,9 @@ const REBASED_TO: u64 = 1 << 61;
 /// credited yet (see [`Machine::hot_until`]). Credited values stay below
 /// [`REBASE_AT`], so no real value collides with it.
 const HEARD_UNCREDITED: u64 = u64::MAX;
+
+/// `rtt_min` before the first round trip is measured.
+const NO_RTT: u64 = u64::MAX;
 
 /// The liveness machine for one connection.
 ///
@@ -86,6 +89,15 @@ pub struct Machine<I> {
     /// strikes since the last other traffic.
     peer_probe_measurable: bool,
     strikes: u16,
+
+    /// The round-trip estimate ([`Rtt`]), in nanoseconds; `rtt_min` is
+    /// [`NO_RTT`] until the first measurement.
+    rtt_min: u64,
+    srtt: u64,
+    rttvar: u64,
+    /// The latest probe opened or renewed the window at `window_start`
+    /// with no discontinuity since: its reply can be measured.
+    rtt_pending: bool,
 }
 
 /// How the credit stage classified the step to the current input.
@@ -110,6 +122,8 @@ enum Event {
     Heard,
     /// The peer probed us: inbound traffic that must be answered.
     PeerProbe,
+    /// A reply to the latest probe, whose round trip can be measured.
+    Measured,
     Sent,
     /// A timer, a reply nobody asked for, or anything else without news.
     Nothing,
@@ -156,6 +170,10 @@ impl<I: Instant> Machine<I> {
             reset_seq: seed,
             peer_probe_measurable: false,
             strikes: 0,
+            rtt_min: NO_RTT,
+            srtt: 0,
+            rttvar: 0,
+            rtt_pending: false,
         };
         machine.schedule(false);
         machine.open_hot_path();
@@ -222,6 +240,25 @@ impl<I: Instant> Machine<I> {
             return Actions::none();
         }
         let issued = seq.wrapping_sub(self.reset_seq) < self.next_seq.wrapping_sub(self.reset_seq);
+        let latest = seq == self.next_seq.wrapping_sub(1);
+        if issued && latest && self.rtt_pending {
+            if self.open {
+                self.credit_heard();
+                let step = self.credit(now);
+                self.last_inbound = self.credited;
+                self.other_traffic();
+                return self.settle(step, Event::Measured);
+            }
+            // Other traffic closed the window first: the reply is plain
+            // inbound traffic (the hot path, if open), measured after.
+            let actions = self.on_inbound(now);
+            if actions.discontinuity.is_none() && !self.dead {
+                let credited = self.credited_as_of_last_now();
+                self.measure(credited.saturating_sub(self.window_start));
+            }
+            self.rtt_pending = false;
+            return actions;
+        }
         if issued {
             return self.on_inbound(now);
         }
@@ -324,6 +361,17 @@ impl<I: Instant> Machine<I> {
         Some(Wakeup {
             at: add_or_farthest(self.last_now, Duration::from_nanos(wait)),
             reason: self.reason,
+        })
+    }
+
+    /// The round trip to the peer measured so far, or `None` before the
+    /// first measurement since creation or the last reset.
+    #[must_use]
+    pub fn rtt(&self) -> Option<Rtt> {
+        (self.rtt_min != NO_RTT).then(|| Rtt {
+            min: Duration::from_nanos(self.rtt_min),
+            smoothed: Duration::from_nanos(self.srtt),
+            variation: Duration::from_nanos(self.rttvar),
         })
     }
 
@@ -483,6 +531,13 @@ impl<I: Instant> Machine<I> {
                 // The reply is a send, and it goes out in this call.
                 self.last_send = self.credited;
             }
+            Event::Measured => {
+                if actions.discontinuity.is_none() {
+                    self.measure(self.credited.saturating_sub(self.window_start));
+                }
+                self.rtt_pending = false;
+                self.heard();
+            }
             Event::Sent => self.last_send = self.credited,
             Event::Nothing | Event::Resume(_) => {}
         }
@@ -493,10 +548,15 @@ impl<I: Instant> Machine<I> {
             return actions;
         }
         self.open_window_when_idle(&mut actions);
-        if forward && !matches!(event, Event::Heard | Event::PeerProbe) {
+        if forward && !matches!(event, Event::Heard | Event::PeerProbe | Event::Measured) {
             self.probe_after_discontinuity(event, &mut actions);
         }
         self.keep_send_obligation(&mut actions);
+        // A probe sent on a call that saw a discontinuity went out at an
+        // instant the clock cannot vouch for.
+        if actions.discontinuity.is_some() {
+            self.rtt_pending = false;
+        }
 
         self.schedule(grace);
         self.open_hot_path();
@@ -587,7 +647,7 @@ impl<I: Instant> Machine<I> {
         // Anchored to the first unanswered probe: the next window ends one
         // window after this one, however late this call came.
         self.window_start = now;
-        self.window_end = self.window_end.saturating_add(self.config.window);
+        self.window_end = self.window_end.saturating_add(self.window_length());
         self.grace_used = false;
         if self.config.mode == Mode::Active {
             actions.output = Some(self.probe(ProbeReason::Retry));
@@ -667,6 +727,34 @@ impl<I: Instant> Machine<I> {
         }
     }
 
+    /// Rule j: one round-trip measurement, folded into the estimate as
+    /// RFC 6298 does (the variation first, from the old smoothed value).
+    fn measure(&mut self, sample: u64) {
+        if self.rtt_min == NO_RTT {
+            self.rtt_min = sample;
+            self.srtt = sample;
+            self.rttvar = sample / 2;
+            return;
+        }
+        let deviation = self.srtt.abs_diff(sample);
+        self.rttvar = self.rttvar - self.rttvar / 4 + deviation / 4;
+        self.srtt = self.srtt - self.srtt / 8 + sample / 8;
+        self.rtt_min = self.rtt_min.min(sample);
+    }
+
+    /// The length of a window opened now: the reply window, or with an
+    /// adaptive window `smoothed + 4 × variation` within its bounds (the
+    /// longest until the first measurement).
+    fn window_length(&self) -> u64 {
+        let longest = self.config.window;
+        let shortest = self.config.window_min;
+        if shortest == 0 || self.rtt_min == NO_RTT {
+            return longest;
+        }
+        let timeout = self.srtt.saturating_add(self.rttvar.saturating_mul(4));
+        timeout.clamp(shortest, longest)
+    }
+
     /// The idle period before the next probe: `idle`, or with [`Jitter`]
     /// a draw that depends only on the seed (the first number since the
     /// last reset) and the next probe's number, so it stays the same until
@@ -694,13 +782,21 @@ impl<I: Instant> Machine<I> {
     fn open_window(&mut self, start: u64) {
         self.open = true;
         self.window_start = start;
-        self.window_end = start.saturating_add(self.config.window);
+        self.window_end = start.saturating_add(self.window_length());
         self.grace_used = false;
     }
 
     /// Rule b: the window has already started when the probe is handed
     /// out, so a send stuck behind a backlog cannot delay it.
     fn probe(&mut self, reason: ProbeReason) -> Action<I> {
+        // Only a probe that starts a window's wait is measured: the others
+        // (after a discontinuity or a resume) go out inside a window whose
+        // start is older, or at an instant the clock cannot vouch for.
+        let measurable = matches!(
+            reason,
+            ProbeReason::Idle | ProbeReason::Retry | ProbeReason::SendObligation
+        );
+        self.rtt_pending = measurable && self.open && self.window_start == self.credited;
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         self.probes_sent = self.probes_sent.saturating_add(1);

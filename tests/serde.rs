@@ -102,6 +102,13 @@ fn a_toml_config_sets_the_peer_probe_limit_and_the_jitter() {
     assert_eq!(config.peer_probe_limit(), Some((secs(300), 2)));
     assert_eq!(config.jitter(), Jitter::Spread { percent: 20 });
 
+    let config = from_toml("reply_window = \"10s\"\nadaptive_reply_window = \"2s\"");
+    assert_eq!(config.adaptive_reply_window(), Some(secs(2)));
+    assert_eq!(config.tolerance(), ms(100), "derived from the minimum");
+    let text = toml::to_string(&config).expect("a config is a table");
+    assert!(text.contains("adaptive_reply_window = \"2s\""), "{text}");
+    assert!(!text.contains("tolerance"), "{text}");
+
     let config = from_toml("jitter = { shorten = 25 }");
     assert_eq!(config.jitter(), Jitter::Shorten { percent: 25 });
     assert_eq!(config.peer_probe_limit(), None);

@@ -627,7 +627,7 @@ impl<'a> Facts<'a> {
         let limit = if self.passive() {
             config.idle().saturating_add(config.reply_window())
         } else {
-            config.reply_window()
+            config.shortest_reply_window()
         };
         WindowFacts {
             from,

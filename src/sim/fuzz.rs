@@ -138,6 +138,8 @@ pub struct ConfigInput {
     /// For [`ConfigBuilder::jitter`]: spread (else shorten), and the
     /// percentage.
     pub jitter: Option<(bool, u8)>,
+    /// For [`ConfigBuilder::adaptive_reply_window`].
+    pub adaptive_reply_window: Option<Span>,
     /// For [`ConfigBuilder::active`] or [`ConfigBuilder::passive`].
     pub mode: ModeChoice,
 }
@@ -181,6 +183,9 @@ impl ConfigInput {
         if self.jitter.is_some() {
             builder = builder.jitter(self.jitter());
         }
+        if let Some(min) = self.adaptive_reply_window {
+            builder = builder.adaptive_reply_window(min.duration());
+        }
         match self.mode {
             ModeChoice::Default => builder,
             ModeChoice::Active => builder.active(),
@@ -192,12 +197,15 @@ impl ConfigInput {
     /// documented defaults (a quarter and a twentieth of the window for the
     /// step and the tolerance).
     pub fn requested(&self) -> Tuning {
-        let window = self
+        let longest = self
             .reply_window
             .map_or(crate::DEFAULT_REPLY_WINDOW, Span::duration);
+        let adaptive = self.adaptive_reply_window.map(Span::duration);
+        // Unset step and tolerance follow the shortest window.
+        let window = adaptive.map_or(longest, |min| min.min(longest));
         Tuning {
             idle: self.idle.map_or(crate::DEFAULT_IDLE, Span::duration),
-            reply_window: window,
+            reply_window: longest,
             max_misses: self.max_misses.unwrap_or(crate::DEFAULT_MAX_MISSES),
             max_step: self
                 .max_step
@@ -211,6 +219,7 @@ impl ConfigInput {
                 .peer_probe_limit
                 .map(|(min_interval, strikes)| (min_interval.duration(), strikes)),
             jitter: self.jitter(),
+            adaptive_reply_window: adaptive,
         }
     }
 }
@@ -236,6 +245,8 @@ pub struct Tuning {
     pub peer_probe_limit: Option<(Duration, u16)>,
     /// The jitter.
     pub jitter: crate::Jitter,
+    /// The adaptive reply window's minimum, if any.
+    pub adaptive_reply_window: Option<Duration>,
 }
 
 impl Tuning {
@@ -251,6 +262,7 @@ impl Tuning {
             passive: config.mode() == crate::Mode::Passive,
             peer_probe_limit: config.peer_probe_limit(),
             jitter: config.jitter(),
+            adaptive_reply_window: config.adaptive_reply_window(),
         }
     }
 
@@ -269,6 +281,10 @@ impl Tuning {
                 self.peer_probe_limit == other.peer_probe_limit,
             ),
             ("jitter", self.jitter == other.jitter),
+            (
+                "adaptive_reply_window",
+                self.adaptive_reply_window == other.adaptive_reply_window,
+            ),
         ];
         same.into_iter()
             .find(|&(_, same)| !same)
@@ -290,6 +306,11 @@ impl Tuning {
         }
         if positive.iter().any(|&value| value > span) {
             return Some("idle, window, step and tolerance fit in MAX_SPAN");
+        }
+        if let Some(min) = self.adaptive_reply_window.map(|min| min.as_nanos()) {
+            if min == 0 {
+                return Some("adaptive_reply_window is positive");
+            }
         }
         let percent = match self.jitter {
             crate::Jitter::None => 0,
@@ -318,6 +339,17 @@ impl Tuning {
             Some(every) if every.is_zero() => return Some("send_every is positive"),
             Some(every) if every >= self.idle => return Some("send_every < idle"),
             _ => {}
+        }
+        if let Some(min) = self.adaptive_reply_window.map(|min| min.as_nanos()) {
+            if min > window {
+                return Some("adaptive_reply_window <= reply_window");
+            }
+            if self.passive {
+                return Some("no adaptive reply window in passive mode");
+            }
+            if step + tolerance >= min || 2 * tolerance >= min {
+                return Some("max_step + tolerance and 2 × tolerance < adaptive_reply_window");
+            }
         }
         match self.peer_probe_limit {
             Some((min_interval, _)) if min_interval.is_zero() => {
@@ -974,6 +1006,7 @@ mod tests {
                 send_every: None,
                 peer_probe_limit: None,
                 jitter: None,
+                adaptive_reply_window: None,
                 mode: ModeChoice::Default,
             },
             start: Start::Zero,

@@ -81,7 +81,7 @@ fn build(
     tuning: Tuning,
     send_share: Option<u64>,
     passive: bool,
-    jitter: Jitter,
+    active: Active,
 ) -> Option<Config> {
     let mut builder = Config::builder()
         .idle(ns(idle))
@@ -90,7 +90,12 @@ fn build(
     if passive {
         builder = builder.passive();
     } else {
-        builder = builder.jitter(jitter);
+        builder = builder.jitter(active.jitter);
+        if let Some(share) = active.adaptive {
+            // At least 20 ns, where the tolerance derived from it is 1 ns.
+            let min = percent(window, share).max(20).min(window);
+            builder = builder.adaptive_reply_window(ns(min));
+        }
     }
     if let Some(share) = send_share {
         let every = percent(idle, share).max(1);
@@ -107,6 +112,19 @@ fn build(
         }
     }
     builder.build().ok()
+}
+
+/// What only active mode takes: jitter, and an adaptive reply window whose
+/// minimum is this share (per cent) of the window.
+#[derive(Clone, Copy, Debug)]
+pub struct Active {
+    pub jitter: Jitter,
+    pub adaptive: Option<u64>,
+}
+
+fn active() -> impl Strategy<Value = Active> {
+    (jitter(), prop::option::weighted(0.25, 20u64..=100))
+        .prop_map(|(jitter, adaptive)| Active { jitter, adaptive })
 }
 
 /// No jitter most of the time, else either kind at any width allowed.
@@ -134,6 +152,9 @@ fn with_limit(config: Config, idle: u64, limit: Option<(u64, u16)>) -> Config {
         .tolerance(config.tolerance())
         .jitter(config.jitter())
         .peer_probe_limit(min_interval, strikes);
+    if let Some(min) = config.adaptive_reply_window() {
+        builder = builder.adaptive_reply_window(min);
+    }
     if let Some(every) = config.send_every() {
         builder = builder.send_every(every);
     }
@@ -154,11 +175,11 @@ pub fn any_config() -> impl Strategy<Value = Config> {
     let send = prop::option::of(1u64..=99);
     // The peer-probe limit as a share (per cent) of idle, and its strikes.
     let limit = prop::option::of((1u64..=400, 0u16..=3));
-    let shape = (tuning(), send, any::<bool>(), jitter());
+    let shape = (tuning(), send, any::<bool>(), active());
     (window, idle, misses, shape, limit).prop_filter_map(
         "spans beyond MAX_SPAN",
-        |(window, idle, misses, (tuning, send, passive, jitter), limit)| {
-            let config = build(idle, window, misses, tuning, send, passive, jitter)?;
+        |(window, idle, misses, (tuning, send, passive, active), limit)| {
+            let config = build(idle, window, misses, tuning, send, passive, active)?;
             Some(with_limit(config, idle, limit))
         },
     )
@@ -171,11 +192,11 @@ pub fn sim_config() -> impl Strategy<Value = Config> {
     let window = log_nanos(5, 36);
     let idle_share = 25u64..=400;
     let send = prop::option::weighted(0.3, 10u64..=99);
-    let shape = (tuning(), send, any::<bool>(), jitter());
+    let shape = (tuning(), send, any::<bool>(), active());
     (window, idle_share, 1u32..=4, shape).prop_map(
-        |(window, idle_share, misses, (tuning, send, passive, jitter))| {
+        |(window, idle_share, misses, (tuning, send, passive, active))| {
             let idle = percent(window, idle_share).max(1);
-            build(idle, window, misses, tuning, send, passive, jitter)
+            build(idle, window, misses, tuning, send, passive, active)
                 .expect("spans below 2^40 ns with the derived step always build")
         },
     )
@@ -195,6 +216,7 @@ pub struct BuilderInput {
     pub passive: bool,
     pub peer_probe_limit: Option<(Duration, u16)>,
     pub jitter: Jitter,
+    pub adaptive_reply_window: Option<Duration>,
 }
 
 impl BuilderInput {
@@ -225,6 +247,9 @@ impl BuilderInput {
         if let Some((min_interval, strikes)) = self.peer_probe_limit {
             builder = builder.peer_probe_limit(min_interval, strikes);
         }
+        if let Some(min) = self.adaptive_reply_window {
+            builder = builder.adaptive_reply_window(min);
+        }
         builder.jitter(self.jitter)
     }
 }
@@ -249,13 +274,13 @@ pub fn builder_input() -> impl Strategy<Value = BuilderInput> {
     (
         (span(0.8), span(0.8), misses),
         (span(0.3), span(0.3), span(0.3), any::<bool>()),
-        (limit, jitter()),
+        (limit, jitter(), span(0.2)),
     )
         .prop_map(
             |(
                 (idle, reply_window, max_misses),
                 (max_step, tolerance, send_every, passive),
-                (peer_probe_limit, jitter),
+                (peer_probe_limit, jitter, adaptive_reply_window),
             )| {
                 BuilderInput {
                     idle,
@@ -267,6 +292,7 @@ pub fn builder_input() -> impl Strategy<Value = BuilderInput> {
                     passive,
                     peer_probe_limit,
                     jitter,
+                    adaptive_reply_window,
                 }
             },
         )
