@@ -138,6 +138,37 @@ pub enum DiscontinuityKind {
         /// How long it slept, if known.
         slept: Option<Duration>,
     },
+    /// The clock that counts suspend ([`crate::Machine::handle_with_boot`])
+    /// moved further than the driver's clock: the host slept and the
+    /// driver's clock did not count it.
+    Suspend {
+        /// How much further the suspend-counting clock moved.
+        slept: Duration,
+    },
+}
+
+/// What a discontinuity most likely was.
+///
+/// A suspend-counting clock ([`crate::Machine::handle_with_boot`]) tells a
+/// late input apart: after a process stall both clocks moved alike, after
+/// a step of the driver's clock only that one moved, and after a host
+/// suspend the suspend-counting clock moved further.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cause {
+    /// The host was suspended (measured, or reported by a resume hint).
+    HostSuspend {
+        /// How long, if known.
+        slept: Option<Duration>,
+    },
+    /// The process did not run: both clocks moved on together, further
+    /// than the wake-up asked for.
+    ProcessStall,
+    /// The driver's clock was stepped: it went backward, or it moved
+    /// forward further than the suspend-counting clock did.
+    ClockStep,
+    /// A late input without a suspend-counting clock: a stall and a forward
+    /// step look the same.
+    Unknown,
 }
 
 /// A clock discontinuity, reported so the driver can log it.
@@ -148,8 +179,11 @@ pub struct Discontinuity {
     /// The step the clock showed since the previous input (zero when it
     /// went backward).
     pub observed: Duration,
-    /// The part of that step the machine credited.
+    /// The part of that step the machine credited (with a measured host
+    /// suspend, the suspend counts as part of the step).
     pub credited: Duration,
+    /// What the discontinuity most likely was.
+    pub cause: Cause,
 }
 
 /// Why the peer was declared dead. Durations are credited time.

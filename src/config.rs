@@ -148,9 +148,10 @@ pub enum Jitter {
 impl Jitter {
     const SPREAD_BIT: u8 = 0x80;
 
+    /// A share of zero, of either kind, is no jitter at all.
     fn encode(self) -> u8 {
         match self {
-            Jitter::None => 0,
+            Jitter::None | Jitter::Shorten { percent: 0 } | Jitter::Spread { percent: 0 } => 0,
             Jitter::Shorten { percent } => percent,
             Jitter::Spread { percent } => percent | Jitter::SPREAD_BIT,
         }

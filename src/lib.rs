@@ -140,8 +140,8 @@ mod time;
 pub mod sim;
 
 pub use action::{
-    Abuse, Action, Actions, ActionsIter, Discontinuity, DiscontinuityKind, Evidence, Input, Probe,
-    ProbeReason, Reason, Rtt, Wakeup,
+    Abuse, Action, Actions, ActionsIter, Cause, Discontinuity, DiscontinuityKind, Evidence, Input,
+    Probe, ProbeReason, Reason, Rtt, Wakeup,
 };
 pub use config::{
     Config, ConfigBuilder, ConfigError, Field, Jitter, Mode, DEFAULT_IDLE, DEFAULT_MAX_MISSES,

@@ -3,8 +3,8 @@
 use core::time::Duration;
 
 use crate::action::{
-    Abuse, Action, Actions, Discontinuity, DiscontinuityKind, Evidence, Input, Probe, ProbeReason,
-    Reason, Rtt, Wakeup,
+    Abuse, Action, Actions, Cause, Discontinuity, DiscontinuityKind, Evidence, Input, Probe,
+    ProbeReason, Reason, Rtt, Wakeup,
 };
 use crate::config::{share_of, Config, Jitter, Mode};
 use crate::time::{add_or_farthest, nanos_of, Instant};
@@ -25,6 +25,9 @@ const HEARD_UNCREDITED: u64 = u64::MAX;
 
 /// `rtt_min` before the first round trip is measured.
 const NO_RTT: u64 = u64::MAX;
+
+/// `last_boot` before the first reading of the suspend-counting clock.
+const NO_BOOT: u64 = u64::MAX;
 
 /// The liveness machine for one connection.
 ///
@@ -83,11 +86,13 @@ pub struct Machine<I> {
     /// The first sequence number issued since the last reset.
     reset_seq: u64,
 
-    /// The peer's probes, for the abuse policy: whether the gap from the
-    /// last one to the next can be measured (no discontinuity and no other
-    /// traffic since, so that `last_inbound` is when it came), and the
-    /// strikes since the last other traffic.
+    /// The peer's probes, for the abuse policy: whether the next one has
+    /// a previous one to be measured from (one came and no other traffic
+    /// since, so that `last_inbound` is when it came), the credited time
+    /// before which gaps are not measured (`min_interval` after the last
+    /// discontinuity), and the strikes since the last other traffic.
     peer_probe_measurable: bool,
+    peer_probe_quiet_until: u64,
     strikes: u16,
 
     /// The round-trip estimate ([`Rtt`]), in nanoseconds; `rtt_min` is
@@ -98,6 +103,10 @@ pub struct Machine<I> {
     /// The latest probe opened or renewed the window at `window_start`
     /// with no discontinuity since: its reply can be measured.
     rtt_pending: bool,
+
+    /// The latest reading of the suspend-counting clock, in nanoseconds
+    /// ([`Machine::handle_with_boot`]), or [`NO_BOOT`].
+    last_boot: u64,
 }
 
 /// How the credit stage classified the step to the current input.
@@ -110,9 +119,18 @@ enum Step {
         observed: u64,
         by: u64,
         credited: u64,
+        cause: Cause,
     },
     /// The clock went backward; nothing was credited.
     Backward { by: u64 },
+    /// The suspend-counting clock moved `slept` further than the driver's:
+    /// the step and the sleep were credited together, up to the pending
+    /// wake-up plus the tolerance.
+    Slept {
+        observed: u64,
+        slept: u64,
+        credited: u64,
+    },
 }
 
 /// What the input said about the peer, for the rules stage.
@@ -169,11 +187,13 @@ impl<I: Instant> Machine<I> {
             next_seq: seed,
             reset_seq: seed,
             peer_probe_measurable: false,
+            peer_probe_quiet_until: 0,
             strikes: 0,
             rtt_min: NO_RTT,
             srtt: 0,
             rttvar: 0,
             rtt_pending: false,
+            last_boot: NO_BOOT,
         };
         machine.schedule(false);
         machine.open_hot_path();
@@ -193,6 +213,68 @@ impl<I: Instant> Machine<I> {
         }
     }
 
+    /// Feeds one input together with a reading of a clock that counts
+    /// host suspend (`CLOCK_BOOTTIME` on Linux: time since boot, sleep
+    /// included), while `now` comes from one that does not
+    /// (`CLOCK_MONOTONIC`, which `std::time::Instant` reads on Linux).
+    ///
+    /// Comparing the two clocks' steps from one input to the next, the
+    /// machine tells a host suspend (the boot clock moved further: reported
+    /// as [`DiscontinuityKind::Suspend`], the sleep credited like time that
+    /// passed, so the idle probe is not late, and a probe sent at once as
+    /// after a resume hint) from a process stall (both moved alike beyond
+    /// the wake-up) and from a step of the driver's clock (only `now`
+    /// moved, or it went back), in [`Discontinuity::cause`].
+    ///
+    /// Give a reading with every input once you give one: a plain call in
+    /// between makes the next comparison span a different interval. The
+    /// first reading only sets the reference, as does one that went back.
+    pub fn handle_with_boot(&mut self, now: I, boot: Duration, input: Input) -> Actions<I> {
+        let boot = nanos_of(boot).min(NO_BOOT - 1);
+        let step = match self.last_boot {
+            NO_BOOT => None,
+            last => boot.checked_sub(last),
+        };
+        self.last_boot = boot;
+
+        let actions = match input {
+            Input::Inbound => self.inbound_with(now, step),
+            Input::Reply { seq } => self.reply_with(now, seq, step),
+            Input::PeerProbe => self.peer_probe_with(now, step),
+            Input::Sent => self.sent_with(now, step),
+            Input::Timer => self.timer_with(now, step),
+            Input::Resume { slept } => self.resume_with(now, slept, step),
+            Input::Reset => self.reset(now),
+        };
+        // A reset starts a new machine; its reference is this reading.
+        self.last_boot = boot;
+        actions
+    }
+
+    /// Inbound traffic with the boot clock's step: the hot path, unless
+    /// the boot clock shows the host slept since the last input.
+    fn inbound_with(&mut self, now: I, boot: Option<u64>) -> Actions<I> {
+        if self.slept(now, boot) == 0 {
+            return self.on_inbound(now);
+        }
+        self.on_inbound_slow(now, boot)
+    }
+
+    /// How much further the boot clock moved than the driver's clock since
+    /// the last input, when that is more than the tolerance; else zero.
+    fn slept(&self, now: I, boot: Option<u64>) -> u64 {
+        let Some(boot) = boot else {
+            return 0;
+        };
+        let observed = nanos_of(now.saturating_duration_since(self.last_now));
+        let slept = boot.saturating_sub(observed);
+        if slept > self.config.tolerance {
+            slept
+        } else {
+            0
+        }
+    }
+
     /// Traffic arrived from the peer.
     ///
     /// The hot path: with no window open and nothing due it only records
@@ -206,18 +288,18 @@ impl<I: Instant> Machine<I> {
             self.last_inbound = HEARD_UNCREDITED;
             return Actions::none();
         }
-        self.on_inbound_slow(now)
+        self.on_inbound_slow(now, None)
     }
 
     /// Inbound traffic that the hot path did not take. Kept out of line so
     /// that the hot path needs no stack frame.
     #[inline(never)]
-    fn on_inbound_slow(&mut self, now: I) -> Actions<I> {
+    fn on_inbound_slow(&mut self, now: I, boot: Option<u64>) -> Actions<I> {
         if self.dead {
             return Actions::none();
         }
         self.credit_heard();
-        let step = self.credit(now);
+        let step = self.credit(now, boot);
         self.last_inbound = self.credited;
         self.other_traffic();
 
@@ -236,6 +318,10 @@ impl<I: Instant> Machine<I> {
     /// window already expired: a late answer still proves the peer alive.
     /// A number never issued is ignored apart from the time it carries.
     pub fn on_reply(&mut self, now: I, seq: u64) -> Actions<I> {
+        self.reply_with(now, seq, None)
+    }
+
+    fn reply_with(&mut self, now: I, seq: u64, boot: Option<u64>) -> Actions<I> {
         if self.dead {
             return Actions::none();
         }
@@ -244,14 +330,14 @@ impl<I: Instant> Machine<I> {
         if issued && latest && self.rtt_pending {
             if self.open {
                 self.credit_heard();
-                let step = self.credit(now);
+                let step = self.credit(now, boot);
                 self.last_inbound = self.credited;
                 self.other_traffic();
                 return self.settle(step, Event::Measured);
             }
             // Other traffic closed the window first: the reply is plain
             // inbound traffic (the hot path, if open), measured after.
-            let actions = self.on_inbound(now);
+            let actions = self.inbound_with(now, boot);
             if actions.discontinuity.is_none() && !self.dead {
                 let credited = self.credited_as_of_last_now();
                 self.measure(credited.saturating_sub(self.window_start));
@@ -260,10 +346,10 @@ impl<I: Instant> Machine<I> {
             return actions;
         }
         if issued {
-            return self.on_inbound(now);
+            return self.inbound_with(now, boot);
         }
         self.credit_heard();
-        let step = self.credit(now);
+        let step = self.credit(now, boot);
         self.settle(step, Event::Nothing)
     }
 
@@ -276,22 +362,30 @@ impl<I: Instant> Machine<I> {
     /// between, is a strike, and the strike past the limit is an
     /// [`Action::Misbehaving`] verdict instead of the reply.
     pub fn on_peer_probe(&mut self, now: I) -> Actions<I> {
+        self.peer_probe_with(now, None)
+    }
+
+    fn peer_probe_with(&mut self, now: I, boot: Option<u64>) -> Actions<I> {
         if self.dead {
             return Actions::none();
         }
         self.credit_heard();
-        let step = self.credit(now);
+        let step = self.credit(now, boot);
         self.settle(step, Event::PeerProbe)
     }
 
     /// Traffic was sent to the peer, other than the replies and probes the
     /// machine asked for. Clears the strikes of the abuse policy.
     pub fn on_sent(&mut self, now: I) -> Actions<I> {
+        self.sent_with(now, None)
+    }
+
+    fn sent_with(&mut self, now: I, boot: Option<u64>) -> Actions<I> {
         if self.dead {
             return Actions::none();
         }
         self.credit_heard();
-        let step = self.credit(now);
+        let step = self.credit(now, boot);
         self.last_send = self.credited;
         self.other_traffic();
 
@@ -307,11 +401,15 @@ impl<I: Instant> Machine<I> {
     /// early or spurious one changes nothing but the next wake-up (rule
     /// f); a late one is a discontinuity (rule e).
     pub fn on_timer(&mut self, now: I) -> Actions<I> {
+        self.timer_with(now, None)
+    }
+
+    fn timer_with(&mut self, now: I, boot: Option<u64>) -> Actions<I> {
         if self.dead {
             return Actions::none();
         }
         self.credit_heard();
-        let step = self.credit(now);
+        let step = self.credit(now, boot);
         self.settle(step, Event::Nothing)
     }
 
@@ -323,11 +421,15 @@ impl<I: Instant> Machine<I> {
     /// instant send one probe. In passive mode with a send obligation a
     /// heartbeat goes out instead.
     pub fn on_resume(&mut self, now: I, slept: Option<Duration>) -> Actions<I> {
+        self.resume_with(now, slept, None)
+    }
+
+    fn resume_with(&mut self, now: I, slept: Option<Duration>, boot: Option<u64>) -> Actions<I> {
         if self.dead {
             return Actions::none();
         }
         self.credit_heard();
-        let step = self.credit(now);
+        let step = self.credit(now, boot);
         self.settle(step, Event::Resume(slept))
     }
 
@@ -459,27 +561,47 @@ impl<I: Instant> Machine<I> {
     /// Rule d: advances the credited clock by the step to `now`, clamped
     /// to the pending wake-up plus the tolerance (zero for a step to an
     /// earlier or equal instant), and classifies the step.
-    fn credit(&mut self, now: I) -> Step {
+    fn credit(&mut self, now: I, boot: Option<u64>) -> Step {
         if now < self.last_now {
             let by = nanos_of(self.last_now.saturating_duration_since(now));
             self.last_now = now;
             return Step::Backward { by };
         }
 
+        // With the boot clock's step, a host sleep that the driver's clock
+        // did not count is time that passed too (rule k).
+        let slept = self.slept(now, boot);
         let observed = nanos_of(now.saturating_duration_since(self.last_now));
         self.last_now = now;
         let asked = self.wake.saturating_sub(self.credited);
         let allowed = asked.saturating_add(self.config.tolerance);
+        let step = observed.saturating_add(slept);
 
-        let step = if observed <= allowed {
-            self.credited = self.credited.saturating_add(observed);
+        let credited = step.min(allowed);
+        self.credited = self.credited.saturating_add(credited);
+        let step = if slept != 0 {
+            Step::Slept {
+                observed,
+                slept,
+                credited,
+            }
+        } else if observed <= allowed {
             Step::OnTime { observed }
         } else {
-            self.credited = self.credited.saturating_add(allowed);
+            // Both clocks moved alike: the process did not run. Only the
+            // driver's moved: its clock was stepped.
+            let cause = match boot {
+                None => Cause::Unknown,
+                Some(boot) if boot.saturating_add(self.config.tolerance) < observed => {
+                    Cause::ClockStep
+                }
+                Some(_) => Cause::ProcessStall,
+            };
             Step::Late {
                 observed,
                 by: observed - asked,
                 credited: allowed,
+                cause,
             }
         };
         if self.credited >= REBASE_AT {
@@ -502,6 +624,7 @@ impl<I: Instant> Machine<I> {
             &mut self.last_send,
             &mut self.window_start,
             &mut self.window_end,
+            &mut self.peer_probe_quiet_until,
         ] {
             *value = value.saturating_sub(shift);
         }
@@ -516,11 +639,19 @@ impl<I: Instant> Machine<I> {
         actions.discontinuity = reported(step, event);
         if actions.discontinuity.is_some() {
             self.discontinuities = self.discontinuities.saturating_add(1);
-            self.peer_probe_measurable = false;
+            // The probes that queued up behind a stall arrive together,
+            // and the first one after them may be measured from one that
+            // queued: no gap within `min_interval` of the discontinuity
+            // says anything about the peer's rate.
+            self.peer_probe_quiet_until = self
+                .credited
+                .saturating_add(self.config.peer_probe_interval);
         }
         // A backward step credits nothing, so it cannot make a window
         // expire early and needs neither a grace turn nor a probe.
-        let forward = matches!(step, Step::Late { .. }) || matches!(event, Event::Resume(_));
+        let slept = matches!(step, Step::Slept { .. });
+        let forward =
+            matches!(step, Step::Late { .. }) || slept || matches!(event, Event::Resume(_));
 
         match event {
             Event::Heard => self.heard(),
@@ -549,7 +680,7 @@ impl<I: Instant> Machine<I> {
         }
         self.open_window_when_idle(&mut actions);
         if forward && !matches!(event, Event::Heard | Event::PeerProbe | Event::Measured) {
-            self.probe_after_discontinuity(event, &mut actions);
+            self.probe_after_discontinuity(event, slept, &mut actions);
         }
         self.keep_send_obligation(&mut actions);
         // A probe sent on a call that saw a discontinuity went out at an
@@ -589,12 +720,13 @@ impl<I: Instant> Machine<I> {
 
     /// Rule i: the reply to the peer's probe, or the abuse verdict when
     /// this probe is the strike past the limit. The gap is measured in
-    /// credited time from the previous probe, unless a discontinuity came
-    /// between them (or with this one): a jump or a stall says nothing
-    /// about how often the peer probes.
+    /// credited time from the previous probe, unless it ends less than
+    /// `min_interval` after a discontinuity (this call's included): a jump
+    /// or a stall says nothing about how often the peer probes. A short
+    /// gap adds a strike, a polite one takes one away.
     fn answer_peer_probe(&mut self) -> Action<I> {
         let gap = self.credited.saturating_sub(self.last_inbound);
-        let measured = self.peer_probe_measurable;
+        let measured = self.peer_probe_measurable && self.credited >= self.peer_probe_quiet_until;
         self.peer_probe_measurable = true;
 
         let min_interval = self.config.peer_probe_interval;
@@ -602,6 +734,10 @@ impl<I: Instant> Machine<I> {
             return Action::SendReply;
         }
         if gap.saturating_add(self.config.tolerance) >= min_interval {
+            // A polite gap forgives one strike: the strikes that stalls the
+            // machine could not see left behind do not pile up over a long
+            // connection, while a flood is still struck at every probe.
+            self.strikes = self.strikes.saturating_sub(1);
             return Action::SendReply;
         }
         self.strikes = self.strikes.saturating_add(1);
@@ -677,13 +813,14 @@ impl<I: Instant> Machine<I> {
     /// deadlines stay anchored to the first unanswered probe. In passive
     /// mode with a send obligation a heartbeat goes out instead, because
     /// the peer may have been waiting for our traffic through the gap.
-    fn probe_after_discontinuity(&mut self, event: Event, actions: &mut Actions<I>) {
+    fn probe_after_discontinuity(&mut self, event: Event, slept: bool, actions: &mut Actions<I>) {
         if actions.output.is_some() {
             return;
         }
-        // A second hint at the instant of the last send adds nothing.
-        let resume =
-            matches!(event, Event::Resume(_)) && !(self.open && self.last_send == self.credited);
+        // A measured sleep is a resume the driver did not report. A second
+        // hint at the instant of the last send adds nothing.
+        let resume = (slept || matches!(event, Event::Resume(_)))
+            && !(self.open && self.last_send == self.credited);
         match self.config.mode {
             Mode::Active if resume || !self.open => {
                 let reason = if resume {
@@ -864,18 +1001,20 @@ fn mix(value: u64) -> u64 {
 /// The discontinuity to report for this step and input, if any: a late or
 /// backward step, or a resume hint whatever the step was.
 fn reported(step: Step, event: Event) -> Option<Discontinuity> {
-    let (kind, observed, credited) = match step {
-        Step::OnTime { observed } => (None, observed, observed),
+    let (kind, observed, credited, cause) = match step {
+        Step::OnTime { observed } => (None, observed, observed, Cause::Unknown),
         Step::Late {
             observed,
             by,
             credited,
+            cause,
         } => (
             Some(DiscontinuityKind::Late {
                 by: Duration::from_nanos(by),
             }),
             observed,
             credited,
+            cause,
         ),
         Step::Backward { by } => (
             Some(DiscontinuityKind::Backward {
@@ -883,16 +1022,39 @@ fn reported(step: Step, event: Event) -> Option<Discontinuity> {
             }),
             0,
             0,
+            Cause::ClockStep,
         ),
+        Step::Slept {
+            observed,
+            slept,
+            credited,
+        } => {
+            let slept = Duration::from_nanos(slept);
+            (
+                Some(DiscontinuityKind::Suspend { slept }),
+                observed,
+                credited,
+                Cause::HostSuspend { slept: Some(slept) },
+            )
+        }
     };
-    let kind = match event {
-        Event::Resume(slept) => DiscontinuityKind::Resume { slept },
-        _ => kind?,
+    let (kind, cause) = match (event, cause) {
+        // A measured sleep says more than the hint.
+        (Event::Resume(hint), Cause::HostSuspend { slept }) => (
+            DiscontinuityKind::Resume { slept: hint },
+            Cause::HostSuspend { slept },
+        ),
+        (Event::Resume(slept), _) => (
+            DiscontinuityKind::Resume { slept },
+            Cause::HostSuspend { slept },
+        ),
+        _ => (kind?, cause),
     };
     Some(Discontinuity {
         kind,
         observed: Duration::from_nanos(observed),
         credited: Duration::from_nanos(credited),
+        cause,
     })
 }
 
@@ -977,7 +1139,7 @@ mod tests {
             let was_open = lazy.last_now <= now && now < lazy.hot_until;
             let lazy_actions = lazy.handle(now, input);
             let eager_actions = match input {
-                Input::Inbound => eager.on_inbound_slow(now),
+                Input::Inbound => eager.on_inbound_slow(now, None),
                 _ => eager.handle(now, input),
             };
             if input == Input::Inbound && was_open {

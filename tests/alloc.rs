@@ -144,6 +144,8 @@ fn random_run<I: Instant>(
     let mut seen = Seen::default();
     // Start far from the origin so that backward steps have room.
     let mut clock = 1_000_000 * SECOND;
+    let mut last_clock = clock;
+    let mut boot = 0u64;
     let mut machine = Machine::new(config, at(clock));
     let mut last_probe = None;
     let mut peer = Peer::Chatty;
@@ -171,6 +173,7 @@ fn random_run<I: Instant>(
             _ => clock.saturating_sub(rng.below(60 * SECOND)),
         };
         let now = at(clock);
+        let previous_clock = std::mem::replace(&mut last_clock, clock);
 
         let roll = rng.below(100);
         let actions = match roll {
@@ -194,8 +197,9 @@ fn random_run<I: Instant>(
                 seen.resets += 1;
                 machine.reset(now)
             }
+            91..=93 => machine.on_peer_probe(now),
             _ => {
-                let input = match rng.below(6) {
+                let input = match rng.below(7) {
                     0 if peer == Peer::Chatty => Input::Inbound,
                     1 => Input::Reply {
                         seq: last_probe.unwrap_or(0),
@@ -203,9 +207,13 @@ fn random_run<I: Instant>(
                     2 => Input::Sent,
                     3 => Input::Resume { slept: None },
                     4 if rng.below(8) == 0 => Input::Reset,
+                    5 => Input::PeerProbe,
                     _ => Input::Timer,
                 };
-                machine.handle(now, input)
+                // A boot clock that runs with the clock, or ahead of it
+                // by a host sleep.
+                boot += clock.abs_diff(previous_clock) + rng.below(4) * rng.below(600 * SECOND);
+                machine.handle_with_boot(now, Duration::from_nanos(boot), input)
             }
         };
 
@@ -230,7 +238,9 @@ fn random_run<I: Instant>(
                 Action::Discontinuity(discontinuity) => match discontinuity.kind {
                     DiscontinuityKind::Late { .. } => seen.late += 1,
                     DiscontinuityKind::Backward { .. } => seen.backward += 1,
-                    DiscontinuityKind::Resume { .. } => seen.resumed += 1,
+                    DiscontinuityKind::Resume { .. } | DiscontinuityKind::Suspend { .. } => {
+                        seen.resumed += 1
+                    }
                 },
                 _ => {}
             }

@@ -14,8 +14,8 @@ mod support;
 use std::time::Duration;
 
 use keepalive::{
-    Action, Config, Discontinuity, DiscontinuityKind, Evidence, Input, Machine, Nanos, ProbeReason,
-    Reason, Wakeup, MAX_SPAN,
+    Action, Cause, Config, Discontinuity, DiscontinuityKind, Evidence, Input, Machine, Nanos,
+    ProbeReason, Reason, Wakeup, MAX_SPAN,
 };
 use support::*;
 
@@ -380,6 +380,7 @@ fn a_step_beyond_the_pending_wake_up_plus_tolerance_is_credited_only_up_to_it() 
                 kind: DiscontinuityKind::Late { by: size },
                 observed: reading.since_origin(),
                 credited: ms(30_500),
+                cause: Cause::Unknown,
             })
         );
 
@@ -417,6 +418,7 @@ fn a_step_to_an_earlier_or_equal_instant_credits_nothing() {
                 kind: DiscontinuityKind::Backward { by: size },
                 observed: Duration::ZERO,
                 credited: Duration::ZERO,
+                cause: Cause::ClockStep,
             })
         );
         // The wake-up is re-armed relative to the earlier reading.
@@ -609,6 +611,7 @@ fn a_wake_up_later_than_the_tolerance_is_reported_as_a_late_discontinuity() {
                 kind: DiscontinuityKind::Late { by: lateness },
                 observed: reading.since_origin(),
                 credited: ms(30_500),
+                cause: Cause::Unknown,
             })
         );
         assert!(actions.timer.is_some(), "the clock moved: re-arm");
@@ -991,6 +994,7 @@ fn a_resume_hint_sends_a_probe_at_once_and_reports_a_resume_discontinuity() {
                 kind: DiscontinuityKind::Resume { slept },
                 observed: ms(9_950),
                 credited: ms(9_950),
+                cause: Cause::HostSuspend { slept },
             })
         );
         let probe = actions.probe().expect("a probe at once");

@@ -210,13 +210,21 @@ fn probes_the_tolerance_short_of_the_minimum_interval_are_not_struck() {
 }
 
 #[test]
-fn a_well_spaced_probe_does_not_clear_the_strikes() {
-    // As in gRPC, only other traffic clears them.
+fn a_well_spaced_probe_forgives_one_strike() {
+    // One strike forgiven: early, polite (forgives it), early, early.
     let mut h = Harness::new(limited(secs(10), 1), at(0));
+    let verdict = probe_at_gaps(&mut h, &[0, 1_000, 20_000, 1_000, 1_000]);
+    assert_eq!(verdict.map(|(index, _)| index), Some(4));
 
-    let verdict = probe_at_gaps(&mut h, &[0, 1_000, 20_000, 1_000]);
+    // Two polite gaps forgive no more than the one strike there is.
+    let mut h = Harness::new(limited(secs(10), 1), at(0));
+    let verdict = probe_at_gaps(&mut h, &[0, 1_000, 20_000, 20_000, 1_000, 1_000]);
+    assert_eq!(verdict.map(|(index, _)| index), Some(5));
 
-    assert_eq!(verdict.map(|(index, _)| index), Some(3));
+    // Without the polite gap, the second early probe is the verdict.
+    let mut h = Harness::new(limited(secs(10), 1), at(0));
+    let verdict = probe_at_gaps(&mut h, &[0, 1_000, 1_000]);
+    assert_eq!(verdict.map(|(index, _)| index), Some(2));
 }
 
 #[test]
@@ -322,10 +330,127 @@ fn a_gap_across_a_clock_discontinuity_is_not_measured() {
         let actions = h.peer_probe(probe_at);
         assert!(actions.reply(), "{what}: {actions:?}");
 
-        // The gap after it is measured again.
-        let next = Nanos(probe_at.0 + 1_000_000_000);
-        assert!(h.peer_probe(next).misbehaving().is_some(), "{what}");
+        // Nor is one less than min_interval after the discontinuity: it
+        // may be measured from a probe that queued behind it.
+        let soon = Nanos(probe_at.0 + 1_000_000_000);
+        assert!(h.peer_probe(soon).reply(), "{what}");
+        // From then on gaps are measured again.
+        let later = Nanos(probe_at.0 + 10_500_000_000);
+        assert!(h.peer_probe(later).reply(), "{what}: a gap of 9.5 s");
+        let last = Nanos(later.0 + 1_000_000_000);
+        assert!(h.peer_probe(last).misbehaving().is_some(), "{what}");
     }
+}
+
+/// A peer that probes every `every` seconds from `every` on, while the
+/// process stalls from `from` to `to` (seconds) in each of `stalls`: the
+/// probes that arrive meanwhile and the timer are handed over when it
+/// ends, input first. Returns the abuse verdict, if any, over `until`
+/// seconds.
+fn stalled_prober(config: Config, every: u64, stalls: &[(u64, u64)], until: u64) -> Option<Abuse> {
+    // When something that happens at `instant` is handed to the machine.
+    let handed = |instant: Nanos| {
+        stalls
+            .iter()
+            .find(|&&(from, to)| at(from) <= instant && instant < at(to))
+            .map_or(instant, |&(_, to)| at(to))
+    };
+    let mut h = Harness::new(config, at(0));
+    let mut next_probe = every;
+    while next_probe <= until {
+        let probe = handed(at(next_probe));
+        // The timer fires on time while the process runs; a wake-up that
+        // falls in a stall comes at its end, after the input.
+        loop {
+            let fires = handed(h.wakeup().at);
+            if fires >= probe {
+                break;
+            }
+            // A probe of ours is answered at once.
+            if let Some(ours) = h.timer(fires).probe() {
+                let _ = h.reply(fires, ours.seq);
+            }
+        }
+        if let Some(abuse) = h.peer_probe(probe).misbehaving() {
+            return Some(abuse);
+        }
+        next_probe += every;
+    }
+    None
+}
+
+#[test]
+fn probes_that_queued_behind_a_stall_the_machine_saw_are_not_struck() {
+    // A peer probing every 10 s against a limit of 10 s, with no strike
+    // or one forgiven, through stalls the machine sees: the probes that
+    // queued arrive together, and the next on-time one comes soon after
+    // the last of them.
+    let cases = [
+        (
+            "active, a 65 s stall, six probes queued",
+            limited(secs(10), 1),
+            (5, 70),
+        ),
+        (
+            "active, one probe handed over 5 s late",
+            Config::builder()
+                .idle(secs(12))
+                .reply_window(secs(10))
+                .peer_probe_limit(secs(10), 0)
+                .build()
+                .expect("valid"),
+            (19, 25),
+        ),
+    ];
+    for (what, config, stall) in cases {
+        assert_eq!(stalled_prober(config, 10, &[stall], 300), None, "{what}");
+    }
+
+    // Passive mode wakes every max_step, so even a 3 s stall is seen.
+    let passive = Config::builder()
+        .passive()
+        .idle(secs(20))
+        .reply_window(secs(5))
+        .peer_probe_limit(secs(10), 0)
+        .build()
+        .expect("valid");
+    assert_eq!(stalled_prober(passive, 10, &[(19, 23)], 300), None);
+}
+
+#[test]
+fn a_stall_the_machine_cannot_see_costs_strikes_that_polite_gaps_then_forgive() {
+    // gRPC's defaults, a limit of 5 minutes and 2 strikes, on a connection
+    // whose idle deadline is 2 hours away: a 16 minute stall is shorter
+    // than the pending wake-up, so the machine cannot tell it from
+    // waiting. The three probes that queued arrive together and cost three
+    // strikes (two gaps of zero, then the on-time one soon after them).
+    let config = |strikes| {
+        Config::builder()
+            .idle(secs(7_200))
+            .reply_window(secs(20))
+            .peer_probe_limit(secs(300), strikes)
+            .build()
+            .expect("valid")
+    };
+    let stall = (310, 1_270);
+    let verdict = stalled_prober(config(2), 300, &[stall], 20_000);
+    assert_eq!(verdict.map(|abuse| abuse.strikes), Some(3));
+
+    // With one more strike allowed the connection survives that stall and,
+    // the strikes forgiven by the polite gaps after it, the same stall
+    // again and again.
+    let stalls = [stall, (5_110, 6_070), (9_910, 10_870), (14_710, 15_670)];
+    assert_eq!(stalled_prober(config(3), 300, &stalls, 20_000), None);
+}
+
+#[test]
+fn the_same_stall_against_a_machine_that_measured_every_gap_would_strike() {
+    // The control for the test above: with a limit and the probes
+    // arriving together, a gap of zero is a strike when nothing was seen.
+    let mut h = Harness::new(limited(secs(10), 1), at(0));
+    let _ = h.peer_probe(at(10));
+    let _ = h.peer_probe(at(11));
+    assert!(h.peer_probe(at(11)).misbehaving().is_some());
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //! | P7 polite prober | a peer probing no faster than the limit is struck only through backward steps the machine cannot see | a prober under jumping clocks |
 //! | P8 abusive prober | the abuse verdict comes exactly at the strike past the limit | the same, against a strike count |
 //! | P9 jitter | every jittered idle period lies within its range, and a seed replays them | direct driving |
+//! | P10 boot clock | a suspend, a stall and a clock step are told apart, the sleep measured exactly | direct driving with a boot clock |
 //!
 //! Each property runs `PROPTEST_CASES` cases (256 by default; CI sets
 //! 10,000). Failures are saved to `proptest-regressions/properties.txt`,
@@ -24,8 +25,8 @@ use std::time::Duration;
 use keepalive::sim::check::{check_scenario, Checker, ScenarioReport, ScenarioViolation};
 use keepalive::sim::{run_recorded, MachineStrategy, RunOptions, Scenario};
 use keepalive::{
-    Action, Actions, Config, DiscontinuityKind, Evidence, Input, Jitter, Machine, Mode, Nanos,
-    Probe, ProbeReason, Reason, Wakeup,
+    Action, Actions, Cause, Config, DiscontinuityKind, Evidence, Input, Jitter, Machine, Mode,
+    Nanos, Probe, ProbeReason, Reason, Wakeup,
 };
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -780,13 +781,16 @@ fn reading(real: u64, offset: i128) -> Nanos {
 }
 
 /// Drives a machine through a peer that probes at the real-time `gaps`
-/// while the clock jumps by `jumps` (real instant, signed step). The
-/// driver sleeps relative to now and wakes on time, delivers each probe
-/// as it arrives, and the peer answers each of our probes at once.
+/// while the clock jumps by `jumps` (real instant, signed step) and the
+/// process stalls for `stalls` (real instant, length). The driver sleeps
+/// relative to now and wakes on time when it runs; whatever came during a
+/// stall (probes, then the timer) is handed over when it ends, input
+/// first. The peer answers each of our probes at once.
 fn run_probed(
     config: Config,
     gaps: &[u64],
     jumps: &[(u64, i64)],
+    stalls: &[(u64, u64)],
 ) -> Result<ProbedRun, TestCaseError> {
     let mut arrivals = Vec::with_capacity(gaps.len());
     let mut real = 0u64;
@@ -796,6 +800,21 @@ fn run_probed(
     }
     let mut jumps = jumps.to_vec();
     jumps.sort_unstable();
+    // When something that happens at `at` reaches the machine: the end of
+    // the stalls it falls in, overlapping ones taken together.
+    let handed = |mut at: u64| {
+        while let Some(end) = stalls
+            .iter()
+            .filter(|&&(from, length)| from <= at && at < from.saturating_add(length))
+            .map(|&(from, length)| from.saturating_add(length))
+            .max()
+        {
+            at = end;
+        }
+        at
+    };
+    let (min_interval, _) = config.peer_probe_limit().unwrap_or_default();
+    let min_interval = nanos(min_interval);
 
     let (mut real, mut offset) = (0u64, 0i128);
     let mut machine = Machine::new(config, reading(0, 0));
@@ -808,45 +827,48 @@ fn run_probed(
     };
     let mut wake = arm(&machine, real, offset);
     let (mut next_probe, mut next_jump) = (0, 0);
-    let (mut voided, mut cleared) = (false, false);
+    let mut quiet_until = 0u64;
+    let mut cleared = false;
     let mut last_credited = 0u64;
     let mut run = ProbedRun::default();
 
     for _ in 0..WAKE_UP_LIMIT * 10 {
-        let probe_at = arrivals.get(next_probe).copied();
-        let jump_at = jumps.get(next_jump).map(|jump| jump.0);
-        let Some(probe_at) = probe_at else {
+        let Some(probe_at) = arrivals.get(next_probe).map(|&at| handed(at)) else {
             return Ok(run);
         };
+        let jump_at = jumps.get(next_jump).map(|jump| jump.0);
+        let timer_at = wake.map(handed);
         // A jump comes first, then the probe (input first), then the timer.
-        let input = if jump_at.is_some_and(|at| at <= probe_at && wake.map_or(true, |w| at <= w)) {
-            real = real.max(jumps[next_jump].0);
-            offset += i128::from(jumps[next_jump].1);
-            next_jump += 1;
-            continue;
-        } else if wake.map_or(true, |w| probe_at <= w) {
-            real = real.max(probe_at);
-            next_probe += 1;
-            Input::PeerProbe
-        } else {
-            real = real.max(wake.unwrap_or(real));
-            Input::Timer
-        };
+        let input =
+            if jump_at.is_some_and(|at| at <= probe_at && timer_at.map_or(true, |w| at <= w)) {
+                real = real.max(jumps[next_jump].0);
+                offset += i128::from(jumps[next_jump].1);
+                next_jump += 1;
+                continue;
+            } else if timer_at.map_or(true, |w| probe_at <= w) {
+                real = real.max(probe_at);
+                next_probe += 1;
+                Input::PeerProbe
+            } else {
+                real = real.max(timer_at.unwrap_or(real));
+                Input::Timer
+            };
 
         let now = reading(real, offset);
         let actions = machine.handle(now, input);
         checker
             .check(&machine, now, input, &actions)
             .map_err(|violation| TestCaseError::fail(violation.to_string()))?;
+        let credited = nanos(machine.credited());
         if actions.discontinuity.is_some() {
-            voided = true;
+            quiet_until = credited.saturating_add(min_interval);
         }
         if input == Input::PeerProbe {
-            let credited = nanos(machine.credited());
+            let voided = credited < quiet_until;
             run.gaps
                 .push((credited.wrapping_sub(last_credited), voided, cleared));
             last_credited = credited;
-            (voided, cleared) = (false, false);
+            cleared = false;
             if actions.misbehaving().is_some() {
                 run.verdict = Some(next_probe - 1);
                 return Ok(run);
@@ -900,9 +922,11 @@ proptest! {
     #![proptest_config(config())]
 
     /// P7: a peer that never probes more often than the minimum interval
-    /// less the tolerance, delivered as it arrives, is never found to
-    /// misbehave through forward jumps of any size: a gap is only measured
-    /// across on-time steps, which credit the whole real gap or more. A
+    /// less the tolerance is never found to misbehave through forward jumps
+    /// of any size or stalls the machine sees, however many probes queue
+    /// up behind them: a gap is only measured from `min_interval` after
+    /// the last discontinuity on, where it credits the whole real gap or
+    /// more. A
     /// backward step between two calls that the machine cannot see (it is
     /// smaller than the time between them) shortens the gap it falls in
     /// by its size, so a verdict needs more than `strikes` gaps that a
@@ -916,6 +940,7 @@ proptest! {
         }),
         jump_shares in clock_jumps(1000),
         forward_only in any::<bool>(),
+        stall_shares in prop::collection::vec((0u64..=1000, 101u64..=1000), 0..4),
     ) {
         let (min_interval, forgiven) = config.peer_probe_limit().expect("limited");
         let low = nanos(min_interval - config.tolerance());
@@ -925,8 +950,17 @@ proptest! {
             .map(|&(share, step)| (span / 1000 * share, step))
             .filter(|&(_, step)| step > 0 || !forward_only)
             .collect();
+        // Stalls longer than idle plus the tolerance, which the machine
+        // always sees (its wake-up is never further away than idle); only
+        // with a clock that does not step back, which could hide them.
+        let idle = nanos(config.idle()) + nanos(config.tolerance());
+        let stalls: Vec<_> = stall_shares
+            .iter()
+            .filter(|_| forward_only)
+            .map(|&(share, length)| (span / 1000 * share, idle + 1 + idle / 100 * length))
+            .collect();
 
-        let run = run_probed(config, &gaps, &jumps)?;
+        let run = run_probed(config, &gaps, &jumps, &stalls)?;
 
         if forward_only {
             prop_assert_eq!(run.verdict, None, "gaps: {:?}", run.gaps);
@@ -955,9 +989,10 @@ proptest! {
     }
 
     /// P8: the abuse verdict comes exactly at the first probe that makes
-    /// the measured too-early gaps since the last discontinuity or other
-    /// traffic exceed the forgiven strikes; with a steady clock that is
-    /// the probe numbered `strikes + 1` (the first has no gap).
+    /// the strikes exceed the forgiven ones, counting a measured short gap
+    /// as one more and a polite one as one fewer since the last other
+    /// traffic; with a steady clock and every gap short that is the probe
+    /// numbered `strikes + 1` (the first has no gap).
     #[test]
     fn p8_a_peer_probing_too_often_is_found_at_the_strike_past_the_limit(
         (config, gaps) in limited_config().prop_flat_map(|config| {
@@ -975,9 +1010,9 @@ proptest! {
             .map(|&(share, step)| (span / 1000 * share, step))
             .collect();
 
-        let run = run_probed(config, &gaps, &jumps)?;
+        let run = run_probed(config, &gaps, &jumps, &[])?;
 
-        let mut strikes = 0;
+        let mut strikes: u16 = 0;
         let mut expected = None;
         for (index, &(gap, voided, cleared)) in run.gaps.iter().enumerate() {
             if index == 0 || cleared {
@@ -989,6 +1024,8 @@ proptest! {
             }
             if gap + tolerance < nanos(min_interval) {
                 strikes += 1;
+            } else {
+                strikes = strikes.saturating_sub(1);
             }
             if strikes > forgiven {
                 expected = Some(index);
@@ -1073,5 +1110,142 @@ proptest! {
             );
         }
         prop_assert_eq!(&first, &periods(seed)?);
+    }
+}
+
+// ---- P10: suspend-aware time -----------------------------------------------------------
+
+/// A disturbance of P10, at a real instant.
+#[derive(Clone, Copy, Debug)]
+enum Disturbance {
+    /// The host sleeps this long: the driver's clock stands still, the
+    /// boot clock does not.
+    Suspend(u64),
+    /// The process does not run this long; both clocks go on.
+    Stall(u64),
+    /// The driver's clock is stepped by this much; the boot clock is not.
+    Step(i64),
+}
+
+fn disturbance(scale: u64) -> impl Strategy<Value = Disturbance> {
+    let length = 1..=scale * 20;
+    prop_oneof![
+        length.clone().prop_map(Disturbance::Suspend),
+        length.clone().prop_map(Disturbance::Stall),
+        length
+            .prop_flat_map(|length| {
+                let length = i64::try_from(length).unwrap_or(i64::MAX);
+                prop_oneof![Just(length), Just(-length)]
+            })
+            .prop_map(Disturbance::Step),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// P10: with a boot-clock reading on every input and a driver whose
+    /// timer counts suspend, the first input after each disturbance
+    /// reports it for what it was: a host suspend with exactly how long
+    /// the host slept, a stall as a process stall, a step of the driver's
+    /// clock as a clock step (each when it shows at all, and always when
+    /// it is longer than the longest wait the machine can ask for plus
+    /// `E`); and a peer that answers every probe is never declared dead.
+    #[test]
+    fn p10_the_boot_clock_tells_a_suspend_from_a_stall_from_a_clock_step(
+        (config, disturbances) in strategies::sim_config()
+            .prop_filter("active", |config| config.mode() == Mode::Active)
+            .prop_flat_map(|config| {
+                let scale = nanos(config.detection_time()).max(1);
+                (Just(config), prop::collection::vec(disturbance(scale), 1..5))
+            }),
+    ) {
+        let tolerance = nanos(config.tolerance());
+        let longest_wait = nanos(config.longest_idle().max(config.reply_window())) + tolerance;
+        // Far enough apart that each call sees at most one of them.
+        let spacing = nanos(config.detection_time()) * 25 + longest_wait * 4;
+        let mut machine = Machine::new(config, Nanos(1 << 50));
+        let (mut real, mut offset) = (0u64, 0i128);
+        let mono = |real: u64, offset: i128| {
+            Nanos(u64::try_from(i128::from(1u64 << 50) + i128::from(real) + offset).unwrap_or(0))
+        };
+        let _ = machine.handle_with_boot(mono(0, 0), ns(0), Input::Timer);
+        let wake_real = |machine: &Machine<Nanos>, real: u64, offset: i128| {
+            let wait = machine.next_wakeup().map(|wakeup| wakeup.at.0.saturating_sub(mono(real, offset).0));
+            real + wait.expect("an answered peer lives")
+        };
+        let mut wake = wake_real(&machine, real, offset);
+        let (mut heard, mut allowance) = (0u64, 0u64);
+
+        for (index, &disturbance) in disturbances.iter().enumerate() {
+            let at = spacing * (index as u64 + 1);
+            // Calls on time up to the disturbance.
+            while wake < at {
+                real = wake;
+                let now = mono(real, offset);
+                let actions = machine.handle_with_boot(now, ns(real), Input::Timer);
+                if let Some(probe) = actions.probe() {
+                    // A sleep counts as idle time: the idle probe is never
+                    // later than the longest idle period after the last
+                    // reply, plus what stalls and backward steps since
+                    // then could add.
+                    if probe.reason == ProbeReason::Idle {
+                        let late = real - heard;
+                        prop_assert!(
+                            late <= longest_wait + tolerance + allowance,
+                            "an idle probe {} ns after the last reply", late
+                        );
+                    }
+                    let _ = machine.handle_with_boot(now, ns(real), Input::Reply { seq: probe.seq });
+                    (heard, allowance) = (real, 0);
+                }
+                prop_assert!(!machine.is_dead(), "a verdict on an answering peer");
+                wake = wake_real(&machine, real, offset);
+            }
+            // The disturbance, and the first call after it.
+            // What the first call after it may report besides nothing, and
+            // whether it must report that.
+            let (first_call, expected, also, certain) = match disturbance {
+                Disturbance::Suspend(length) => {
+                    offset -= i128::from(length);
+                    let slept = Some(ns(length));
+                    let cause = Some(Cause::HostSuspend { slept });
+                    (wake.max(at + length), cause, cause, length > tolerance)
+                }
+                Disturbance::Stall(length) => {
+                    allowance += length;
+                    let cause = Some(Cause::ProcessStall);
+                    (wake.max(at + length), cause, cause, length > longest_wait)
+                }
+                Disturbance::Step(by) => {
+                    offset += i128::from(by);
+                    allowance += longest_wait;
+                    // A step back shorter than the time since the last
+                    // input leaves the driver's clock behind the boot clock
+                    // just as a sleep would: it shows as one of its size.
+                    let slept = Some(ns(by.unsigned_abs()));
+                    let hidden = (by < 0).then_some(Cause::HostSuspend { slept });
+                    let cause = Some(Cause::ClockStep);
+                    (wake, cause, hidden.or(cause), by.unsigned_abs() > longest_wait)
+                }
+            };
+            real = first_call;
+            let now = mono(real, offset);
+            let actions = machine.handle_with_boot(now, ns(real), Input::Timer);
+            let seen = actions.discontinuity.map(|seen| seen.cause);
+            prop_assert!(
+                seen.is_none() || seen == expected || seen == also,
+                "{:?} reported as {:?}", disturbance, seen
+            );
+            if certain {
+                prop_assert_eq!(seen, expected, "{:?} went unreported", disturbance);
+            }
+            if let Some(probe) = actions.probe() {
+                let _ = machine.handle_with_boot(now, ns(real), Input::Reply { seq: probe.seq });
+                (heard, allowance) = (real, 0);
+            }
+            prop_assert!(!machine.is_dead(), "a verdict on an answering peer");
+            wake = wake_real(&machine, real, offset);
+        }
     }
 }

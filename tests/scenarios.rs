@@ -15,7 +15,7 @@ mod support;
 use std::time::Duration;
 
 use keepalive::{
-    Config, Discontinuity, DiscontinuityKind, Input, Nanos, ProbeReason, Reason, Wakeup,
+    Cause, Config, Discontinuity, DiscontinuityKind, Input, Nanos, ProbeReason, Reason, Wakeup,
 };
 use support::*;
 
@@ -330,6 +330,7 @@ fn s3_a_backward_step_after_a_reply_neither_panics_nor_kills() {
             kind: DiscontinuityKind::Backward { by: ms(1_010) },
             observed: Duration::ZERO,
             credited: Duration::ZERO,
+            cause: Cause::ClockStep,
         })
     );
     // Nothing was credited: the next probe is 30 s of credited time after
@@ -413,6 +414,9 @@ fn s4_a_probe_goes_out_as_soon_as_the_host_resumes() {
             },
             observed: ms(9_950),
             credited: ms(9_950),
+            cause: Cause::HostSuspend {
+                slept: Some(secs(120))
+            },
         })
     );
 

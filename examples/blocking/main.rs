@@ -279,6 +279,7 @@ fn print_event(start: Instant, at: Instant, event: &Event) {
                 DiscontinuityKind::Late { by } => format!("a wake-up {} late", secs(by)),
                 DiscontinuityKind::Backward { by } => format!("the clock {} back", secs(by)),
                 DiscontinuityKind::Resume { .. } => "a resume".into(),
+                DiscontinuityKind::Suspend { slept } => format!("a host sleep of {}", secs(slept)),
             };
             format!(
                 "clock discontinuity: {kind}; credited {} of {}",

@@ -740,6 +740,7 @@ fn lane(
                 DiscontinuityKind::Late { by } => format!("late +{} s", seconds(by)),
                 DiscontinuityKind::Backward { by } => format!("back -{} s", seconds(by)),
                 DiscontinuityKind::Resume { .. } => "resumed".to_owned(),
+                DiscontinuityKind::Suspend { slept } => format!("slept {} s", seconds(slept)),
             };
             let long = format!(
                 "{what}: credits {} s of the {} s the clock moved",
@@ -750,6 +751,7 @@ fn lane(
                 DiscontinuityKind::Late { .. } => "late",
                 DiscontinuityKind::Backward { .. } => "back",
                 DiscontinuityKind::Resume { .. } => "resumed",
+                DiscontinuityKind::Suspend { .. } => "slept",
             };
             let mark = Mark::Discontinuity;
             let row = mark.row();

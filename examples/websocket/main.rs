@@ -394,6 +394,7 @@ impl Output {
                     DiscontinuityKind::Late { by } => ("Late", Some(by)),
                     DiscontinuityKind::Backward { by } => ("Backward", Some(by)),
                     DiscontinuityKind::Resume { .. } => ("Resume", None),
+                    DiscontinuityKind::Suspend { slept } => ("Suspend", Some(slept)),
                 };
                 self.line(
                     json!({

@@ -541,6 +541,10 @@ pub enum Feed {
     Reset,
     /// [`Input::PeerProbe`].
     PeerProbe,
+    /// The next feed goes through [`Machine::handle_with_boot`], with the
+    /// boot clock this much further on than at the last reading (the first
+    /// time: at this reading).
+    Boot(Span, u8),
 }
 
 impl Feed {
@@ -561,6 +565,17 @@ impl Feed {
             },
             Feed::Reset => Input::Reset,
             Feed::PeerProbe => Input::PeerProbe,
+            // The input itself, chosen among the plain ones.
+            Feed::Boot(_, which) => match which % 6 {
+                0 => Input::Inbound,
+                1 => Input::Reply {
+                    seq: latest_seq.unwrap_or(0),
+                },
+                2 => Input::PeerProbe,
+                3 => Input::Sent,
+                4 => Input::Resume { slept: None },
+                _ => Input::Timer,
+            },
         }
     }
 }
@@ -602,13 +617,20 @@ pub fn check_events(input: &EventsInput) -> Result<(), Violation> {
     let mut machine = Machine::new(input.config(), now);
     let mut checker = Checker::new(&machine);
     let mut latest_seq = None;
+    let mut boot = Duration::ZERO;
 
     for call in input.calls.iter().take(MAX_CALLS) {
         let wakeup = machine.next_wakeup().map(|wakeup| wakeup.at);
         now = call.when.instant(now, wakeup);
         let feed = call.feed.input(latest_seq);
 
-        let actions = machine.handle(now, feed);
+        let actions = match call.feed {
+            Feed::Boot(advance, _) => {
+                boot = boot.saturating_add(advance.duration());
+                machine.handle_with_boot(now, boot, feed)
+            }
+            _ => machine.handle(now, feed),
+        };
         checker.check(&machine, now, feed, &actions)?;
 
         if let Some(probe) = actions.probe() {

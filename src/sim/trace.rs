@@ -210,6 +210,9 @@ fn actions(response: &Response) -> String {
                 format!("back -{}: {credits}", seconds(by))
             }
             DiscontinuityKind::Resume { .. } => format!("resumed: {credits}"),
+            DiscontinuityKind::Suspend { slept } => {
+                format!("slept {}: {credits}", seconds(slept))
+            }
         });
     }
     if let Some(probe) = &response.probe {

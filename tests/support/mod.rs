@@ -513,6 +513,11 @@ fn discontinuity(seen: Discontinuity) -> String {
         DiscontinuityKind::Resume { .. } => {
             format!("resume credited {}", show_duration(seen.credited))
         }
+        DiscontinuityKind::Suspend { slept } => format!(
+            "suspend of {} credited {}",
+            show_duration(slept),
+            show_duration(seen.credited)
+        ),
     }
 }
 
