@@ -218,7 +218,13 @@ impl ConfigInput {
             peer_probe_limit: self
                 .peer_probe_limit
                 .map(|(min_interval, strikes)| (min_interval.duration(), strikes)),
-            jitter: self.jitter(),
+            // A share of zero is documented as no jitter.
+            jitter: match self.jitter() {
+                crate::Jitter::Shorten { percent: 0 } | crate::Jitter::Spread { percent: 0 } => {
+                    crate::Jitter::None
+                }
+                jitter => jitter,
+            },
             adaptive_reply_window: adaptive,
         }
     }
