@@ -779,3 +779,56 @@ async fn a_connection_dropped_without_a_close_is_a_transport_error() {
         other => panic!("expected a transport error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_peer_that_pings_too_often_is_closed_with_a_policy_violation() {
+    // The client allows one Ping per 200 ms, one too-early Ping forgiven;
+    // the peer pings every 20 ms and sends nothing else. Each Ping is
+    // answered (by tungstenite) until the second strike closes the
+    // connection with 1008.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let config = Config::builder()
+        .idle(ms(1_000))
+        .reply_window(ms(600))
+        .peer_probe_limit(ms(200), 1)
+        .build()
+        .expect("valid");
+    let peer = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+        let mut pongs = 0;
+        loop {
+            let ping = ws.send(Message::Ping(Bytes::from_static(b"hi"))).await;
+            if ping.is_err() {
+                return (pongs, None);
+            }
+            match timeout(ms(20), ws.next()).await {
+                Ok(Some(Ok(Message::Pong(_)))) => pongs += 1,
+                Ok(Some(Ok(Message::Close(frame)))) => return (pongs, frame),
+                Ok(None | Some(Err(_))) => return (pongs, None),
+                Ok(Some(Ok(_))) | Err(_) => {}
+            }
+        }
+    });
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let outcome = timeout(TEST_TIMEOUT, session::run(ws, config, SystemClock, |_| {}))
+        .await
+        .unwrap();
+
+    match outcome {
+        Err(SessionError::Misbehaving(abuse)) => {
+            assert_eq!(abuse.strikes, 2);
+            assert!(abuse.gap < ms(200), "{abuse:?}");
+        }
+        other => panic!("expected the abuse verdict, got {other:?}"),
+    }
+    let (pongs, frame) = timeout(TEST_TIMEOUT, peer).await.unwrap().unwrap();
+    assert!(
+        pongs >= 2,
+        "the Pings before the verdict were answered: {pongs}"
+    );
+    let frame = frame.expect("a close frame");
+    assert_eq!(frame.code, CloseCode::Policy);
+    assert_eq!(frame.reason, "too many pings");
+}

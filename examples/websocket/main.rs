@@ -249,7 +249,9 @@ async fn keep_alive(out: &Output, url: &str, config: Config, reconnect: bool) ->
                         out.end(&error);
                         match error {
                             SessionError::Closed(_) => ExitCode::SUCCESS,
-                            SessionError::Transport(_) => ExitCode::FAILURE,
+                            SessionError::Transport(_) | SessionError::Misbehaving(_) => {
+                                ExitCode::FAILURE
+                            }
                         }
                     }
                 }
@@ -457,7 +459,9 @@ impl Output {
     fn end(&self, error: &SessionError) {
         match error {
             SessionError::Closed(_) => self.closed(&error.to_string()),
-            SessionError::Transport(_) => self.error(&error.to_string()),
+            SessionError::Transport(_) | SessionError::Misbehaving(_) => {
+                self.error(&error.to_string())
+            }
         }
     }
 

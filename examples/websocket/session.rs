@@ -13,9 +13,10 @@ use std::fmt;
 use std::time::Instant;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use keepalive::{Action, Actions, Config, Discontinuity, Evidence, Machine, Probe, Wakeup};
+use keepalive::{Abuse, Action, Actions, Config, Discontinuity, Evidence, Machine, Probe, Wakeup};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{timeout, Duration};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Bytes, Message};
 use tokio_tungstenite::WebSocketStream;
@@ -75,6 +76,9 @@ pub enum SessionError {
     /// Reading or writing the connection failed (reset, broken pipe, a
     /// protocol violation).
     Transport(tungstenite::Error),
+    /// The peer pinged more often than the config's `peer_probe_limit`
+    /// allows; the connection was closed with code 1008.
+    Misbehaving(Abuse),
 }
 
 impl fmt::Display for SessionError {
@@ -89,6 +93,12 @@ impl fmt::Display for SessionError {
                 frame.code, frame.reason
             ),
             SessionError::Closed(None) => f.write_str("closed by the peer"),
+            SessionError::Misbehaving(abuse) => write!(
+                f,
+                "closed: the peer pinged {} times too soon (the last {:?} after the one \
+                 before, the limit {:?})",
+                abuse.strikes, abuse.gap, abuse.min_interval
+            ),
             SessionError::Transport(error) => {
                 write!(f, "connection failed: {error}")
             }
@@ -99,7 +109,7 @@ impl fmt::Display for SessionError {
 impl std::error::Error for SessionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            SessionError::Closed(_) => None,
+            SessionError::Closed(_) | SessionError::Misbehaving(_) => None,
             SessionError::Transport(error) => Some(error),
         }
     }
@@ -271,8 +281,13 @@ where
                     self.machine.on_inbound(now)
                 }
             },
-            // tungstenite has already queued the Pong for a Ping; it goes
-            // out on the next read or write.
+            // The peer's probe. tungstenite has already queued the Pong;
+            // it goes out on the next read or write, so the machine's
+            // `SendReply` needs nothing more.
+            Message::Ping(_) => {
+                (self.on_event)(Event::Inbound);
+                self.machine.on_peer_probe(now)
+            }
             _ => {
                 (self.on_event)(Event::Inbound);
                 self.machine.on_inbound(now)
@@ -314,6 +329,16 @@ where
                     *wake = wakeup.at;
                 }
                 Action::Dead(evidence) => return Ok(Some(evidence)),
+                // Only with a `peer_probe_limit` in the config: the peer
+                // pings too often. 1008 is RFC 6455's policy violation.
+                Action::Misbehaving(abuse) => {
+                    let frame = CloseFrame {
+                        code: CloseCode::Policy,
+                        reason: "too many pings".into(),
+                    };
+                    let _ = timeout(CLOSE_TIMEOUT, self.ws.close(Some(frame))).await;
+                    return Err(SessionError::Misbehaving(abuse));
+                }
                 // `Action` may grow; nothing else needs doing today.
                 _ => {}
             }
