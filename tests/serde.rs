@@ -918,3 +918,27 @@ fn the_longest_config_span_is_still_a_duration_the_helper_reads() {
     assert_eq!(text, "36years 6months 12days 8h 36m 48s 606ms 846us 976ns");
     assert_eq!(text.parse(), Ok(HumanDuration(MAX_SPAN)));
 }
+
+#[test]
+fn a_scenario_machine_takes_jitter_and_an_adaptive_window() {
+    let scenario = scenario(
+        r#"
+        [machine]
+        reply_window = "30s"
+        adaptive_reply_window = "5s"
+        jitter = { spread = 20 }
+        "#,
+    );
+    assert_eq!(scenario.machine.adaptive_reply_window(), Some(secs(5)));
+    assert_eq!(scenario.machine.jitter(), Jitter::Spread { percent: 20 });
+    assert_eq!(scenario.machine.idle(), secs(570), "the rest stays S0's");
+
+    says(
+        &scenario_refusal("[machine]\njitter = { spread = 10, shorten = 10 }"),
+        &["exactly one of shorten or spread"],
+    );
+    says(
+        &scenario_refusal("[machine]\nmode = \"passive\"\njitter = { spread = 10 }"),
+        &["[machine]", "drop the jitter or use active mode"],
+    );
+}

@@ -91,6 +91,31 @@ struct MachineFile {
     #[serde(with = "serde_duration::option")]
     send_every: Option<Duration>,
     mode: Option<keepalive::Mode>,
+    #[serde(with = "serde_duration::option")]
+    adaptive_reply_window: Option<Duration>,
+    jitter: Option<JitterFile>,
+}
+
+/// `jitter = { shorten = 25 }` or `{ spread = 20 }`, in per cent.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JitterFile {
+    shorten: Option<u8>,
+    spread: Option<u8>,
+}
+
+impl JitterFile {
+    fn jitter(&self) -> Result<keepalive::Jitter, String> {
+        match (self.shorten, self.spread) {
+            (Some(percent), None) => Ok(keepalive::Jitter::Shorten { percent }),
+            (None, Some(percent)) => Ok(keepalive::Jitter::Spread { percent }),
+            _ => Err(
+                "[machine] jitter: give exactly one of shorten or spread, a \
+                      percentage: jitter = { spread = 20 }"
+                    .into(),
+            ),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -377,7 +402,17 @@ impl MachineFile {
         if self.mode.unwrap_or(base.mode()) == keepalive::Mode::Passive {
             builder = builder.passive();
         }
-        builder.build().map_err(|e| format!("[machine]: {e}"))
+        if let Some(min) = self.adaptive_reply_window.or(base.adaptive_reply_window()) {
+            builder = builder.adaptive_reply_window(min);
+        }
+        let jitter = match &self.jitter {
+            Some(jitter) => jitter.jitter()?,
+            None => base.jitter(),
+        };
+        builder
+            .jitter(jitter)
+            .build()
+            .map_err(|e| format!("[machine]: {e}"))
     }
 }
 
