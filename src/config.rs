@@ -365,7 +365,8 @@ impl ConfigBuilder {
     /// `min_interval` after the peer's previous one, with no other traffic
     /// either way in between, is a strike (the tolerance is allowed for
     /// scheduling delay, and a gap across a clock discontinuity is not
-    /// measured). Other traffic clears the strikes. After `strikes`
+    /// measured). Other traffic clears the strikes, and a run of polite
+    /// gaps one longer than `strikes` forgives one. After `strikes`
     /// strikes the next one is an [`crate::Action::Misbehaving`] verdict.
     /// gRPC's server defaults are 5 minutes and 2 strikes. Off by default.
     pub fn peer_probe_limit(mut self, min_interval: Duration, strikes: u16) -> Self {

@@ -47,7 +47,10 @@ pub(crate) struct ConfigFile {
 
 /// `peer_probe_limit = { min_interval = "5m", strikes = 2 }`.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { min_interval = \"5m\", strikes = 2 }"
+)]
 struct PeerProbeLimitFile {
     min_interval: Given,
     strikes: Given,
@@ -55,7 +58,10 @@ struct PeerProbeLimitFile {
 
 /// `jitter = { shorten = 25 }` or `jitter = { spread = 20 }`, in per cent.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { spread = 20 } or { shorten = 25 }"
+)]
 struct JitterFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     shorten: Option<Given>,

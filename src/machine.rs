@@ -94,6 +94,8 @@ pub struct Machine<I> {
     peer_probe_measurable: bool,
     peer_probe_quiet_until: u64,
     strikes: u16,
+    /// Polite gaps in a row since the last strike or forgiveness.
+    polite_run: u16,
 
     /// The round-trip estimate ([`Rtt`]), in nanoseconds; `rtt_min` is
     /// [`NO_RTT`] until the first measurement.
@@ -189,6 +191,7 @@ impl<I: Instant> Machine<I> {
             peer_probe_measurable: false,
             peer_probe_quiet_until: 0,
             strikes: 0,
+            polite_run: 0,
             rtt_min: NO_RTT,
             srtt: 0,
             rttvar: 0,
@@ -254,8 +257,8 @@ impl<I: Instant> Machine<I> {
     /// Inbound traffic with the boot clock's step: the hot path, unless
     /// the boot clock shows the host slept since the last input.
     fn inbound_with(&mut self, now: I, boot: Option<u64>) -> Actions<I> {
-        if self.slept(now, boot) == 0 {
-            return self.on_inbound(now);
+        if self.slept(now, boot) == 0 && self.take_hot_path(now) {
+            return Actions::none();
         }
         self.on_inbound_slow(now, boot)
     }
@@ -281,14 +284,23 @@ impl<I: Instant> Machine<I> {
     /// the instant and leaves the pending wake-up alone. The idle deadline
     /// moves lazily, when the timer next fires.
     pub fn on_inbound(&mut self, now: I) -> Actions<I> {
-        // Two comparisons of instants stand in for the credit stage: the
-        // step is credited by whichever call comes next.
-        if self.last_now <= now && now < self.hot_until {
-            self.last_now = now;
-            self.last_inbound = HEARD_UNCREDITED;
+        if self.take_hot_path(now) {
             return Actions::none();
         }
         self.on_inbound_slow(now, None)
+    }
+
+    /// Takes inbound traffic at `now` on the hot path if it is open there.
+    /// Two comparisons of instants stand in for the credit stage: the step
+    /// is credited by whichever call comes next.
+    #[inline(always)]
+    fn take_hot_path(&mut self, now: I) -> bool {
+        if self.last_now <= now && now < self.hot_until {
+            self.last_now = now;
+            self.last_inbound = HEARD_UNCREDITED;
+            return true;
+        }
+        false
     }
 
     /// Inbound traffic that the hot path did not take. Kept out of line so
@@ -336,13 +348,19 @@ impl<I: Instant> Machine<I> {
                 return self.settle(step, Event::Measured);
             }
             // Other traffic closed the window first: the reply is plain
-            // inbound traffic (the hot path, if open), measured after.
+            // inbound traffic (the hot path, if open), measured after from
+            // the probe's instant, which a probe sent in the same call (a
+            // send obligation) would move.
+            let sent_at = self.window_start;
+            let next_seq = self.next_seq;
             let actions = self.inbound_with(now, boot);
             if actions.discontinuity.is_none() && !self.dead {
                 let credited = self.credited_as_of_last_now();
-                self.measure(credited.saturating_sub(self.window_start));
+                self.measure(credited.saturating_sub(sent_at));
             }
-            self.rtt_pending = false;
+            if self.next_seq == next_seq {
+                self.rtt_pending = false;
+            }
             return actions;
         }
         if issued {
@@ -715,6 +733,7 @@ impl<I: Instant> Machine<I> {
     /// the next probe's gap is not measured.
     fn other_traffic(&mut self) {
         self.strikes = 0;
+        self.polite_run = 0;
         self.peer_probe_measurable = false;
     }
 
@@ -723,7 +742,8 @@ impl<I: Instant> Machine<I> {
     /// credited time from the previous probe, unless it ends less than
     /// `min_interval` after a discontinuity (this call's included): a jump
     /// or a stall says nothing about how often the peer probes. A short
-    /// gap adds a strike, a polite one takes one away.
+    /// gap adds a strike; `strikes + 1` polite ones in a row take one
+    /// away.
     fn answer_peer_probe(&mut self) -> Action<I> {
         let gap = self.credited.saturating_sub(self.last_inbound);
         let measured = self.peer_probe_measurable && self.credited >= self.peer_probe_quiet_until;
@@ -734,12 +754,19 @@ impl<I: Instant> Machine<I> {
             return Action::SendReply;
         }
         if gap.saturating_add(self.config.tolerance) >= min_interval {
-            // A polite gap forgives one strike: the strikes that stalls the
-            // machine could not see left behind do not pile up over a long
-            // connection, while a flood is still struck at every probe.
-            self.strikes = self.strikes.saturating_sub(1);
+            // A run of polite gaps, one longer than the strikes allowed,
+            // forgives one strike: the strikes that stalls the machine
+            // could not see left behind do not pile up over a long
+            // connection, while a peer that slips a short gap into every
+            // such run still runs out of strikes.
+            self.polite_run = self.polite_run.saturating_add(1);
+            if self.polite_run > self.config.peer_probe_strikes {
+                self.strikes = self.strikes.saturating_sub(1);
+                self.polite_run = 0;
+            }
             return Action::SendReply;
         }
+        self.polite_run = 0;
         self.strikes = self.strikes.saturating_add(1);
         if self.strikes <= self.config.peer_probe_strikes {
             return Action::SendReply;

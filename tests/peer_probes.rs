@@ -210,21 +210,39 @@ fn probes_the_tolerance_short_of_the_minimum_interval_are_not_struck() {
 }
 
 #[test]
-fn a_well_spaced_probe_forgives_one_strike() {
-    // One strike forgiven: early, polite (forgives it), early, early.
-    let mut h = Harness::new(limited(secs(10), 1), at(0));
-    let verdict = probe_at_gaps(&mut h, &[0, 1_000, 20_000, 1_000, 1_000]);
-    assert_eq!(verdict.map(|(index, _)| index), Some(4));
-
-    // Two polite gaps forgive no more than the one strike there is.
+fn a_run_of_polite_gaps_one_longer_than_the_strikes_allowed_forgives_one() {
+    // One strike allowed: two polite gaps in a row forgive one.
     let mut h = Harness::new(limited(secs(10), 1), at(0));
     let verdict = probe_at_gaps(&mut h, &[0, 1_000, 20_000, 20_000, 1_000, 1_000]);
     assert_eq!(verdict.map(|(index, _)| index), Some(5));
 
-    // Without the polite gap, the second early probe is the verdict.
+    // One polite gap between two short ones forgives nothing.
     let mut h = Harness::new(limited(secs(10), 1), at(0));
-    let verdict = probe_at_gaps(&mut h, &[0, 1_000, 1_000]);
-    assert_eq!(verdict.map(|(index, _)| index), Some(2));
+    let verdict = probe_at_gaps(&mut h, &[0, 1_000, 20_000, 1_000]);
+    assert_eq!(verdict.map(|(index, _)| index), Some(3));
+}
+
+#[test]
+fn a_peer_probing_twice_per_interval_is_found_however_it_spaces_the_pairs() {
+    // Two strikes allowed; the peer sends two probes 10 ms apart every
+    // 300 s, twice the allowed rate: a polite gap after every strike
+    // never makes a run of three.
+    let config = Config::builder()
+        .idle(secs(600))
+        .reply_window(secs(10))
+        .peer_probe_limit(secs(300), 2)
+        .build()
+        .expect("valid");
+    let mut h = Harness::new(config, at(0));
+    let mut gaps = vec![0];
+    for _ in 0..10 {
+        gaps.extend([10, 300_000]);
+    }
+    let verdict = probe_at_gaps(&mut h, &gaps);
+    assert_eq!(
+        verdict.map(|(index, abuse)| (index, abuse.strikes)),
+        Some((5, 3))
+    );
 }
 
 #[test]

@@ -201,6 +201,34 @@ fn a_discontinuity_between_probe_and_reply_voids_the_measurement() {
 }
 
 #[test]
+fn a_reply_that_brings_a_send_obligation_probe_is_measured_from_its_own_probe() {
+    // Probe #0 for the obligation at 15 s; other traffic at 16 s closes its
+    // window; its reply at 30 s comes with the next obligation probe.
+    let config = Config::builder()
+        .idle(secs(30))
+        .reply_window(secs(10))
+        .send_every(secs(15))
+        .adaptive_reply_window(secs(4))
+        .build()
+        .expect("valid");
+    let mut h = Harness::new(config, at(0));
+    h.run_until(at(15));
+    let first = h.probes()[0].1.seq;
+    let _ = h.inbound(at(16));
+
+    let actions = h.reply(at(30), first);
+
+    assert_eq!(h.machine.rtt().map(|rtt| rtt.min), Some(secs(15)));
+    let second = actions.probe().expect("the obligation falls due at 30 s");
+    let _ = h.reply(at_ms(30_200), second.seq);
+    assert_eq!(
+        h.machine.rtt().map(|rtt| rtt.min),
+        Some(ms(200)),
+        "the new probe is measured too"
+    );
+}
+
+#[test]
 fn a_probe_sent_on_a_late_call_is_not_measured() {
     // The timer comes 100 s late: the probe it sends went out at an
     // instant the clock cannot vouch for.

@@ -151,6 +151,11 @@ fn a_bad_peer_probe_limit_or_jitter_is_refused_naming_the_field() {
         ),
         ("jitter = { spread = 95 }", &["wider than the 90 % allowed"]),
         ("jitter = { wobble = 5 }", &["wobble"]),
+        ("jitter = \"none\"", &["a table such as { spread = 20 }"]),
+        (
+            "peer_probe_limit = \"5m\"",
+            &["a table such as { min_interval = \"5m\", strikes = 2 }"],
+        ),
         (
             "mode = 'passive'\njitter = { spread = 20 }",
             &["drop the jitter or use active mode"],

@@ -72,6 +72,35 @@ fn a_process_stall_is_both_clocks_moving_past_the_wake_up() {
 }
 
 #[test]
+fn every_input_is_told_apart_not_only_the_timer() {
+    // Inbound traffic and a reply to an older probe take other paths
+    // through the machine; the boot clock goes with them.
+    let stalled = [
+        Input::Inbound,
+        Input::Reply { seq: 99 },
+        Input::PeerProbe,
+        Input::Sent,
+    ];
+    for input in stalled {
+        let mut b = Boot::new(standard(3));
+        let _ = b.feed(at(30), secs(30), Input::Timer);
+        assert_eq!(
+            b.cause(at(90), secs(90), input),
+            Some(Cause::ProcessStall),
+            "{input:?} after a stall"
+        );
+
+        let mut b = Boot::new(standard(3));
+        let _ = b.feed(at(30), secs(30), Input::Timer);
+        assert_eq!(
+            b.cause(at(130), secs(31), input),
+            Some(Cause::ClockStep),
+            "{input:?} after a step"
+        );
+    }
+}
+
+#[test]
 fn a_forward_step_of_the_drivers_clock_is_a_clock_step() {
     // The driver's clock jumps 200 s ahead of the boot clock.
     let mut b = Boot::new(standard(3));
