@@ -479,9 +479,9 @@ def summary(phases, cpu, crate, naive, stops, continued):
         "A discontinuity's size is measured from the machine's previous input (backward) or",
         "its pending wake-up (late), so it can differ from the shift by a few seconds.",
         "",
-        f"{'':<19}| {'crate (keepalive machine)':<60}| naive (interval + deadline)",
+        f"{'':<19}| {'crate (keepalive machine)':<73}| naive (interval + deadline)",
         f"{'phase':<9}{'length':>9} | {'dead':>5} {'connects':>8} {'replies':>7} "
-        f"{'cpu':>6}  {'discontinuities':<27}| {'dead':>5} {'connects':>8} "
+        f"{'cpu':>6}  {'discontinuities':<40}| {'dead':>5} {'connects':>8} "
         f"{'replies':>7} {'cpu':>6}",
     ]
     lines.append("-" * len(lines[-1]))
@@ -497,7 +497,7 @@ def summary(phases, cpu, crate, naive, stops, continued):
             )
         lines.append(
             f"{label:<9}{end - begin:8.1f}s | {cells[0]}  "
-            f"{describe_discontinuities(crate, begin, end, most=2):<27}| {cells[1]}"
+            f"{describe_discontinuities(crate, begin, end, most=2):<40}| {cells[1]}"
         )
     lines.append("")
     lines.append("time to the verdict, from:")
