@@ -17,6 +17,7 @@
 //! instant drawn from a seeded generator and is never heard from again.
 //! The timings include building the fleet, not tearing it down.
 
+use std::borrow::Borrow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::poll_fn;
@@ -73,6 +74,9 @@ enum Contender {
     /// The same with `Machine<Nanos>`: a driver that keeps its own
     /// nanosecond clock.
     MachineNanosHeap,
+    /// `Machine<std::time::Instant, &'static Config>`: every machine
+    /// borrows one shared config.
+    MachineSharedHeap,
     /// One machine per connection, a `tokio_util` `DelayQueue` of wake-ups.
     MachineDelayQueue,
     /// One tokio task per connection: a ping `Interval` and a deadline
@@ -81,9 +85,10 @@ enum Contender {
 }
 
 impl Contender {
-    const ALL: [Contender; 4] = [
+    const ALL: [Contender; 5] = [
         Contender::MachineHeap,
         Contender::MachineNanosHeap,
+        Contender::MachineSharedHeap,
         Contender::MachineDelayQueue,
         Contender::TokioTasks,
     ];
@@ -92,6 +97,7 @@ impl Contender {
         match self {
             Contender::MachineHeap => "machine + BinaryHeap",
             Contender::MachineNanosHeap => "machine<Nanos> + BinaryHeap",
+            Contender::MachineSharedHeap => "shared config + BinaryHeap",
             Contender::MachineDelayQueue => "machine + DelayQueue",
             Contender::TokioTasks => "tokio task per connection",
         }
@@ -179,8 +185,8 @@ fn config() -> Config {
 
 /// Feeds one wake-up of connection `i` to its machine, answers its probe
 /// when the peer is alive, and returns the wake-up to arm, if any.
-fn wake<I: keepalive::Instant>(
-    machine: &mut Machine<I>,
+fn wake<I: keepalive::Instant, C: Borrow<Config> + Clone>(
+    machine: &mut Machine<I, C>,
     fleet: &Fleet,
     i: u32,
     now: I,
@@ -248,14 +254,17 @@ impl FleetClock for Nanos {
 /// pushes one entry; an entry whose instant is no longer its connection's
 /// wake-up (none in this fleet, where replies come in the same turn) is
 /// skipped.
-fn machines_on_a_heap<I: FleetClock>(fleet: Fleet, origin: I) -> Tally {
-    let config = config();
+fn machines_on_a_heap<I: FleetClock, C: Borrow<Config> + Clone>(
+    fleet: Fleet,
+    origin: I,
+    config: C,
+) -> Tally {
     let mut tally = Tally::default();
     let mut machines = Vec::with_capacity(fleet.connections as usize);
     let mut heap = BinaryHeap::with_capacity(fleet.connections as usize);
     for i in 0..fleet.connections {
         let opens = fleet.opens_at(i).as_nanos() as u64;
-        let machine = Machine::new(config, I::at(origin, opens));
+        let machine = Machine::new(config.clone(), I::at(origin, opens));
         let at = machine.next_wakeup().expect("a new machine is live").at;
         heap.push(Reverse((at.nanos(origin), i)));
         machines.push(machine);
@@ -428,8 +437,12 @@ const RESULT: &str = "fleet-result";
 
 fn run_child(contender: Contender, fleet: Fleet) {
     let tally = match contender {
-        Contender::MachineHeap => machines_on_a_heap(fleet, Instant::now()),
-        Contender::MachineNanosHeap => machines_on_a_heap(fleet, Nanos(1 << 40)),
+        Contender::MachineHeap => machines_on_a_heap(fleet, Instant::now(), config()),
+        Contender::MachineNanosHeap => machines_on_a_heap(fleet, Nanos(1 << 40), config()),
+        Contender::MachineSharedHeap => {
+            let shared: &'static Config = Box::leak(Box::new(config()));
+            machines_on_a_heap(fleet, Instant::now(), shared)
+        }
         Contender::MachineDelayQueue => machines_on_a_delay_queue(fleet),
         Contender::TokioTasks => tokio_tasks(fleet),
     };

@@ -1,5 +1,6 @@
 //! The liveness machine: the credited clock and the rules applied in it.
 
+use core::borrow::Borrow;
 use core::time::Duration;
 
 use crate::action::{
@@ -44,9 +45,29 @@ const NO_BOOT: u64 = u64::MAX;
 /// tolerance, and not at all when the clock went backward. A forward jump
 /// of any size therefore costs a reply window at most
 /// `max_step + tolerance`.
+///
+/// # The config
+///
+/// By default the machine holds its own copy of the [`Config`] (64
+/// bytes). A server whose connections share one config can let each
+/// machine borrow it instead, with anything that borrows a `Config`: a
+/// `&'static Config`, an `Arc<Config>` or an `Rc<Config>` (8 bytes each).
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::{Duration, Instant};
+/// use keepalive::{Config, Machine};
+///
+/// let shared = Arc::new(Config::builder().idle(Duration::from_secs(20)).build()?);
+/// let machines: Vec<Machine<Instant, Arc<Config>>> = (0..3)
+///     .map(|seed| Machine::with_seed(Arc::clone(&shared), Instant::now(), seed))
+///     .collect();
+/// assert_eq!(machines[2].config().idle(), Duration::from_secs(20));
+/// # Ok::<(), keepalive::ConfigError>(())
+/// ```
 #[derive(Clone, Debug)]
-pub struct Machine<I> {
-    config: Config,
+pub struct Machine<I, C = Config> {
+    config: C,
 
     /// The instant of the latest input, whichever way the clock went.
     last_now: I,
@@ -150,12 +171,12 @@ enum Event {
     Resume(Option<Duration>),
 }
 
-impl<I: Instant> Machine<I> {
+impl<I: Instant, C: Borrow<Config> + Clone> Machine<I, C> {
     /// A machine for a connection that is open at `now`, with seed zero
     /// (see [`Machine::with_seed`]).
     ///
     /// Arm the timer at [`Machine::next_wakeup`] before waiting.
-    pub fn new(config: Config, now: I) -> Self {
+    pub fn new(config: C, now: I) -> Self {
         Machine::with_seed(config, now, 0)
     }
 
@@ -166,7 +187,7 @@ impl<I: Instant> Machine<I> {
     /// idle period: give each connection its own (a connection counter,
     /// random bytes), or connections opened together keep probing
     /// together. The same seed and inputs give the same periods.
-    pub fn with_seed(config: Config, now: I, seed: u64) -> Self {
+    pub fn with_seed(config: C, now: I, seed: u64) -> Self {
         let mut machine = Machine {
             config,
             last_now: now,
@@ -271,7 +292,7 @@ impl<I: Instant> Machine<I> {
         };
         let observed = nanos_of(now.saturating_duration_since(self.last_now));
         let slept = boot.saturating_sub(observed);
-        if slept > self.config.tolerance {
+        if slept > self.config().tolerance {
             slept
         } else {
             0
@@ -455,7 +476,7 @@ impl<I: Instant> Machine<I> {
     /// state is cleared and a verdict is lifted. Sequence numbers keep
     /// counting, so a stale reply from the old connection matches nothing.
     pub fn reset(&mut self, now: I) -> Actions<I> {
-        *self = Machine::with_seed(self.config, now, self.next_seq);
+        *self = Machine::with_seed(self.config.clone(), now, self.next_seq);
 
         Actions {
             timer: self.next_wakeup(),
@@ -525,7 +546,7 @@ impl<I: Instant> Machine<I> {
     /// The config the machine runs with.
     #[must_use]
     pub fn config(&self) -> &Config {
-        &self.config
+        self.config.borrow()
     }
 
     // ---- The hot path ---------------------------------------------------
@@ -592,7 +613,7 @@ impl<I: Instant> Machine<I> {
         let observed = nanos_of(now.saturating_duration_since(self.last_now));
         self.last_now = now;
         let asked = self.wake.saturating_sub(self.credited);
-        let allowed = asked.saturating_add(self.config.tolerance);
+        let allowed = asked.saturating_add(self.config().tolerance);
         let step = observed.saturating_add(slept);
 
         let credited = step.min(allowed);
@@ -610,7 +631,7 @@ impl<I: Instant> Machine<I> {
             // driver's moved: its clock was stepped.
             let cause = match boot {
                 None => Cause::Unknown,
-                Some(boot) if boot.saturating_add(self.config.tolerance) < observed => {
+                Some(boot) if boot.saturating_add(self.config().tolerance) < observed => {
                     Cause::ClockStep
                 }
                 Some(_) => Cause::ProcessStall,
@@ -663,7 +684,7 @@ impl<I: Instant> Machine<I> {
             // says anything about the peer's rate.
             self.peer_probe_quiet_until = self
                 .credited
-                .saturating_add(self.config.peer_probe_interval);
+                .saturating_add(self.config().peer_probe_interval);
         }
         // A backward step credits nothing, so it cannot make a window
         // expire early and needs neither a grace turn nor a probe.
@@ -749,18 +770,18 @@ impl<I: Instant> Machine<I> {
         let measured = self.peer_probe_measurable && self.credited >= self.peer_probe_quiet_until;
         self.peer_probe_measurable = true;
 
-        let min_interval = self.config.peer_probe_interval;
+        let min_interval = self.config().peer_probe_interval;
         if min_interval == 0 || !measured {
             return Action::SendReply;
         }
-        if gap.saturating_add(self.config.tolerance) >= min_interval {
+        if gap.saturating_add(self.config().tolerance) >= min_interval {
             // A run of polite gaps, one longer than the strikes allowed,
             // forgives one strike: the strikes that stalls the machine
             // could not see left behind do not pile up over a long
             // connection, while a peer that slips a short gap into every
             // such run still runs out of strikes.
             self.polite_run = self.polite_run.saturating_add(1);
-            if self.polite_run > self.config.peer_probe_strikes {
+            if self.polite_run > self.config().peer_probe_strikes {
                 self.strikes = self.strikes.saturating_sub(1);
                 self.polite_run = 0;
             }
@@ -768,7 +789,7 @@ impl<I: Instant> Machine<I> {
         }
         self.polite_run = 0;
         self.strikes = self.strikes.saturating_add(1);
-        if self.strikes <= self.config.peer_probe_strikes {
+        if self.strikes <= self.config().peer_probe_strikes {
             return Action::SendReply;
         }
 
@@ -800,7 +821,7 @@ impl<I: Instant> Machine<I> {
         self.longest_window = self.longest_window.max(waited);
         self.misses = self.misses.saturating_add(1);
 
-        if self.misses >= self.config.max_misses {
+        if self.misses >= self.config().max_misses {
             self.dead = true;
             actions.output = Some(Action::Dead(self.evidence()));
             actions.timer = None;
@@ -812,7 +833,7 @@ impl<I: Instant> Machine<I> {
         self.window_start = now;
         self.window_end = self.window_end.saturating_add(self.window_length());
         self.grace_used = false;
-        if self.config.mode == Mode::Active {
+        if self.config().mode == Mode::Active {
             actions.output = Some(self.probe(ProbeReason::Retry));
         }
         false
@@ -825,7 +846,7 @@ impl<I: Instant> Machine<I> {
         if self.open || self.credited < due {
             return;
         }
-        match self.config.mode {
+        match self.config().mode {
             Mode::Active => {
                 self.open_window(self.credited);
                 actions.output = Some(self.probe(ProbeReason::Idle));
@@ -848,7 +869,7 @@ impl<I: Instant> Machine<I> {
         // hint at the instant of the last send adds nothing.
         let resume = (slept || matches!(event, Event::Resume(_)))
             && !(self.open && self.last_send == self.credited);
-        match self.config.mode {
+        match self.config().mode {
             Mode::Active if resume || !self.open => {
                 let reason = if resume {
                     ProbeReason::Resume
@@ -860,7 +881,7 @@ impl<I: Instant> Machine<I> {
                 }
                 actions.output = Some(self.probe(reason));
             }
-            Mode::Passive if self.config.send_every != 0 && self.last_send != self.credited => {
+            Mode::Passive if self.config().send_every != 0 && self.last_send != self.credited => {
                 self.last_send = self.credited;
                 actions.output = Some(Action::SendHeartbeat);
             }
@@ -870,14 +891,14 @@ impl<I: Instant> Machine<I> {
 
     /// Rule c: the send obligation, measured from the last send (S6).
     fn keep_send_obligation(&mut self, actions: &mut Actions<I>) {
-        let every = self.config.send_every;
+        let every = self.config().send_every;
         if every == 0 || actions.output.is_some() {
             return;
         }
         if self.credited < self.last_send.saturating_add(every) {
             return;
         }
-        match self.config.mode {
+        match self.config().mode {
             Mode::Active => {
                 if !self.open {
                     self.open_window(self.credited);
@@ -910,8 +931,8 @@ impl<I: Instant> Machine<I> {
     /// adaptive window `smoothed + 4 × variation` within its bounds (the
     /// longest until the first measurement).
     fn window_length(&self) -> u64 {
-        let longest = self.config.window;
-        let shortest = self.config.window_min;
+        let longest = self.config().window;
+        let shortest = self.config().window_min;
         if shortest == 0 || self.rtt_min == NO_RTT {
             return longest;
         }
@@ -924,8 +945,8 @@ impl<I: Instant> Machine<I> {
     /// last reset) and the next probe's number, so it stays the same until
     /// a probe goes out and every deadline computed from it agrees.
     fn idle_period(&self) -> u64 {
-        let idle = self.config.idle;
-        let jitter = self.config.jitter();
+        let idle = self.config().idle;
+        let jitter = self.config().jitter();
         let (percent, spread) = match jitter {
             Jitter::None => return idle,
             Jitter::Shorten { percent } => (percent, false),
@@ -1000,13 +1021,13 @@ impl<I: Instant> Machine<I> {
                 Reason::Idle,
             )
         };
-        let watched = self.open || self.config.mode == Mode::Passive;
-        let step = now.saturating_add(self.config.max_step);
+        let watched = self.open || self.config().mode == Mode::Passive;
+        let step = now.saturating_add(self.config().max_step);
         if watched && step < wake {
             (wake, reason) = (step, Reason::Watch);
         }
-        if self.config.send_every != 0 {
-            let due = self.last_send.saturating_add(self.config.send_every);
+        if self.config().send_every != 0 {
+            let due = self.last_send.saturating_add(self.config().send_every);
             if due < wake {
                 (wake, reason) = (due, Reason::SendObligation);
             }

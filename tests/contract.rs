@@ -1710,3 +1710,28 @@ fn a_send_at_the_armed_obligation_instant_re_arms_for_the_next_one() {
     assert_eq!(actions.probe(), None, "the send fulfilled the obligation");
     assert_eq!(actions.timer.map(|wakeup| wakeup.at), Some(at(90)));
 }
+
+// ---- A shared config ---------------------------------------------------------
+
+#[test]
+fn a_machine_that_borrows_its_config_answers_as_one_that_owns_it() {
+    use std::sync::Arc;
+
+    let config = standard(2);
+    let shared = Arc::new(config);
+    let mut owned = Machine::new(config, at(0));
+    let mut borrowed = Machine::new(Arc::clone(&shared), at(0));
+    let mut by_ref = Machine::new(&config, at(0));
+    for (step, (now, input)) in random_inputs(11, 2_000).into_iter().enumerate() {
+        let expected = owned.handle(now, input);
+        assert_eq!(borrowed.handle(now, input), expected, "step {step}");
+        assert_eq!(by_ref.handle(now, input), expected, "step {step}");
+        assert_eq!(borrowed.next_wakeup(), owned.next_wakeup(), "step {step}");
+    }
+    assert_eq!(borrowed.config(), &config);
+    assert_eq!(
+        Arc::strong_count(&shared),
+        2,
+        "one clone, kept across resets"
+    );
+}

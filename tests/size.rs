@@ -28,6 +28,13 @@ fn a_machine_with_nanos_is_224_bytes_config_included() {
 }
 
 #[test]
+fn a_machine_that_borrows_a_shared_config_is_184_bytes() {
+    assert_eq!(size_of::<Machine<Instant, &'static Config>>(), 184);
+    assert_eq!(size_of::<Machine<Instant, std::sync::Arc<Config>>>(), 184);
+    assert_eq!(size_of::<Machine<Nanos, &'static Config>>(), 168);
+}
+
+#[test]
 fn a_config_is_64_bytes() {
     assert_eq!(size_of::<Config>(), 64);
 }
