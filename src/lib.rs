@@ -20,10 +20,12 @@
 //! * **Inputs**: [`Machine::on_inbound`] for traffic from the peer (the
 //!   driver decides what counts), [`Machine::on_reply`] for a reply to a
 //!   probe, [`Machine::on_peer_probe`] for a probe from the peer (answered
-//!   in the same call), [`Machine::on_sent`] for traffic sent, [`Machine::on_timer`] when
-//!   the timer fires, [`Machine::on_resume`] when the host woke from sleep,
-//!   [`Machine::reset`] for a new connection. [`Machine::handle`] takes the
-//!   same as an [`Input`] value.
+//!   in the same call), [`Machine::on_sent`] for traffic sent,
+//!   [`Machine::on_timer`] when the timer fires, [`Machine::on_resume`] when
+//!   the host woke from sleep, [`Machine::reset`] for a new connection.
+//!   [`Machine::handle`] takes the same as an [`Input`] value, and
+//!   [`Machine::handle_with_boot`] with a reading of a clock that counts
+//!   suspend beside it, to tell a sleep from a stall from a clock step.
 //! * **Outputs**: each call returns [`Actions`]: at most one
 //!   [`Discontinuity`] to log, at most one probe, heartbeat, reply or
 //!   verdict, and the new wake-up when it changed. Act on them in that order.
