@@ -129,10 +129,36 @@ fn drawn(name: &str, scenario: &Scenario) -> (Incident, Picture) {
 
 /// How many times each mark occurs in `trace`, counted from its rows.
 fn counted(trace: &Trace) -> HashMap<Mark, usize> {
+    counted_where(trace, |_, _| true)
+}
+
+/// How many times each mark occurs in the rows of `trace` that the zoom
+/// on `found`'s incident shows.
+fn counted_in_zoom(found: &Incident, trace: &Trace) -> HashMap<Mark, usize> {
+    counted_where(trace, |real, length| {
+        picture::in_zoom(found.at, real, length)
+    })
+}
+
+/// How many times each mark occurs in the rows of `trace` whose real
+/// time (and length, for a pause) passes `shown`.
+fn counted_where(
+    trace: &Trace,
+    shown: impl Fn(Duration, Duration) -> bool,
+) -> HashMap<Mark, usize> {
     let mut counts = HashMap::new();
-    let mut add = |mark| *counts.entry(mark).or_insert(0) += 1;
     let mut waiting_on_grace = false;
     for row in &trace.rows {
+        let length = match row.entry {
+            Entry::Note(Note::Stall(length) | Note::Suspend(length)) => length,
+            _ => Duration::ZERO,
+        };
+        let shown = shown(row.real, length);
+        let mut add = |mark| {
+            if shown {
+                *counts.entry(mark).or_insert(0) += 1;
+            }
+        };
         let step = match row.entry {
             Entry::Note(note) => {
                 add(match note {
@@ -176,13 +202,23 @@ fn counted(trace: &Trace) -> HashMap<Mark, usize> {
     counts
 }
 
-/// The markers the picture must hold: one per occurrence in each lane, a
-/// band per pause in the clock panel too, and one of each in the legend.
+/// The markers the picture must hold: one per occurrence in each lane, one
+/// more per occurrence in the zoom, a band per pause in the clock panel
+/// too, and one in the legend for each kind that occurs (none for the
+/// others).
 fn expected(found: &Incident) -> HashMap<Mark, usize> {
-    let mut expected: HashMap<Mark, usize> = Mark::ALL.iter().map(|&m| (m, 1)).collect();
+    let mut expected: HashMap<Mark, usize> = Mark::ALL.iter().map(|&m| (m, 0)).collect();
     for (_, trace) in &found.traces {
         for (mark, count) in counted(trace) {
             *expected.entry(mark).or_default() += count;
+        }
+        for (mark, count) in counted_in_zoom(found, trace) {
+            *expected.entry(mark).or_default() += count;
+        }
+    }
+    for count in expected.values_mut() {
+        if *count > 0 {
+            *count += 1;
         }
     }
     let (_, first) = &found.traces[0];
@@ -239,6 +275,29 @@ fn the_picture_holds_one_marker_per_traced_event_of_each_kind() {
 }
 
 #[test]
+fn the_legend_leaves_out_kinds_the_picture_does_not_hold() {
+    let (found, picture) = drawn("s0", &s0());
+
+    let markers = markers_in(&picture.svg);
+
+    // S0's incident has no heartbeats, sleeps, stalls, grace turns or
+    // deaths: not even a legend entry for them.
+    let absent: Vec<Mark> = Mark::ALL
+        .into_iter()
+        .filter(|mark| {
+            found
+                .traces
+                .iter()
+                .all(|(_, t)| !counted(t).contains_key(mark))
+        })
+        .collect();
+    assert!(absent.contains(&Mark::Grace) && absent.contains(&Mark::HeartbeatSent));
+    for mark in absent {
+        assert_eq!(markers.get(&mark), None, "{mark:?} is drawn");
+    }
+}
+
+#[test]
 fn the_scenarios_here_between_them_show_every_kind_of_mark() {
     let mut seen = HashMap::new();
     for (_, scenario) in scenarios() {
@@ -280,7 +339,11 @@ fn png(name: &str, svg: &str) -> (tiny_skia::Pixmap, PathBuf) {
     resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
     let bytes = pixmap.encode_png().expect("the pixmap encodes");
 
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("incident-{name}.png"));
+    // The SVG beside it, to look at with fonts.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::write(dir.join(format!("incident-{name}.svg")), svg)
+        .expect("the scratch directory is writable");
+    let path = dir.join(format!("incident-{name}.png"));
     std::fs::write(&path, &bytes).expect("the scratch directory is writable");
     let read = tiny_skia::Pixmap::decode_png(&bytes).expect("the PNG decodes");
     (read, path)
@@ -332,6 +395,21 @@ fn every_lane_of_the_rendered_png_shows_the_markers_of_its_trace() {
             }
         }
 
+        assert_eq!(picture.zoom.len(), 3);
+        for ((kind, area), (traced, trace)) in picture.zoom.iter().zip(&found.traces) {
+            assert_eq!(kind, traced);
+            let lane = pixels(&pixmap, area);
+            for mark in counted_in_zoom(&found, trace).into_keys() {
+                let c = mark.colour();
+                assert!(
+                    lane.contains(&(c.0, c.1, c.2)),
+                    "{name}: no {mark:?} drawn in the {} zoom lane of {}",
+                    kind.name(),
+                    path.display()
+                );
+            }
+        }
+
         let clock = pixels(&pixmap, &picture.clock);
         let line = clock.iter().filter(|&&p| p == (0, 0, 0)).count();
         assert!(line > 500, "{name}: no clock line in {}", path.display());
@@ -372,6 +450,65 @@ fn the_clock_panel_steps_where_the_clock_jumps() {
         "{rows} rows: no step in the clock line of {}",
         path.display()
     );
+}
+
+/// The middle column of the pixels of `mark`'s colour in `area`, if any.
+fn column_of(pixmap: &tiny_skia::Pixmap, area: &Area, mark: Mark) -> Option<i32> {
+    let c = mark.colour();
+    let columns: Vec<i32> = area
+        .x
+        .clone()
+        .filter(|&x| {
+            area.y.clone().any(|y| {
+                let p = pixmap
+                    .pixel(x as u32, y as u32)
+                    .expect("inside")
+                    .demultiply();
+                (p.red(), p.green(), p.blue()) == (c.0, c.1, c.2)
+            })
+        })
+        .collect();
+    Some((columns.first()? + columns.last()?) / 2)
+}
+
+#[test]
+fn the_zoom_spreads_the_incident_out_in_the_order_it_happened() {
+    let (found, picture) = drawn("s0", &s0());
+    let (pixmap, path) = png("s0-zoom", &picture.svg);
+
+    // Every step of the zoom is within seconds of the incident.
+    for (_, trace) in &found.traces {
+        let shown = counted_in_zoom(&found, trace);
+        assert!(shown.contains_key(&Mark::Jump) && shown.contains_key(&Mark::Probe));
+        assert!(!shown.is_empty() && shown.values().sum::<usize>() < counted(trace).values().sum());
+    }
+    let at = |lane: usize, mark| {
+        let (kind, area) = &picture.zoom[lane];
+        column_of(&pixmap, area, mark).unwrap_or_else(|| {
+            panic!(
+                "no {mark:?} in the {} zoom lane of {}",
+                kind.name(),
+                path.display()
+            )
+        })
+    };
+    // Two-timers: the jump, then in the same instant the probe and the
+    // verdict together, then the new connection.
+    assert!(
+        at(0, Mark::Jump) + 50 < at(0, Mark::Probe),
+        "{}",
+        path.display()
+    );
+    assert!((at(0, Mark::Probe) - at(0, Mark::FalseVerdict)).abs() <= 2);
+    assert!(at(0, Mark::FalseVerdict) + 50 < at(0, Mark::Connect));
+    // The machine: the jump, then the probe beside the discontinuity it
+    // reports, then the reply, which check-at-send gets at the same time.
+    assert!(at(2, Mark::Jump) + 50 < at(2, Mark::Probe));
+    assert!((at(2, Mark::Probe) - at(2, Mark::Discontinuity)).abs() <= 2);
+    assert!(at(2, Mark::Probe) + 50 < at(2, Mark::Received));
+    assert_eq!(at(1, Mark::Received), at(2, Mark::Received));
+    // The reply comes after the verdict it would have prevented.
+    assert!(at(0, Mark::FalseVerdict) + 50 < at(1, Mark::Received));
 }
 
 // ---- The committed picture ------------------------------------------------
