@@ -84,7 +84,10 @@ pub enum Mode {
 /// file is checked by [`ConfigBuilder::build`], so a config that cannot
 /// work is refused with the same [`ConfigError`] message. The crate docs
 /// show a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// Its `Debug` output shows durations and the jitter as the builder took
+/// them, not the packed fields.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -268,6 +271,23 @@ impl Config {
         let windows = self.window.saturating_mul(u64::from(self.max_misses));
         let idle = longest_idle(self.idle, self.jitter());
         Duration::from_nanos(idle.saturating_add(windows))
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("mode", &self.mode)
+            .field("idle", &self.idle())
+            .field("reply_window", &self.reply_window())
+            .field("max_misses", &self.max_misses)
+            .field("max_step", &self.max_step())
+            .field("tolerance", &self.tolerance())
+            .field("send_every", &self.send_every())
+            .field("adaptive_reply_window", &self.adaptive_reply_window())
+            .field("peer_probe_limit", &self.peer_probe_limit())
+            .field("jitter", &self.jitter())
+            .finish()
     }
 }
 
@@ -776,6 +796,22 @@ impl core::error::Error for ConfigError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn debug_shows_durations_and_the_jitter_as_set() {
+        let config = Config::builder()
+            .reply_window(Duration::from_secs(10))
+            .jitter(Jitter::Spread { percent: 20 })
+            .build()
+            .expect("valid");
+
+        let text = format!("{config:?}");
+
+        assert!(text.contains("reply_window: 10s"), "{text}");
+        assert!(text.contains("jitter: Spread { percent: 20 }"), "{text}");
+        assert!(!text.contains("10000000000"), "{text}");
+    }
 
     #[test]
     fn the_defaults_keep_step_and_tolerance_within_half_a_window() {
