@@ -145,6 +145,16 @@ impl JitterFile {
     }
 }
 
+/// A [`Jitter`] on its own, as a config file writes it: `{ spread = 20 }`
+/// or `{ shorten = 25 }`, for files that hold one outside a `Config`.
+impl<'de> Deserialize<'de> for Jitter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        JitterFile::deserialize(deserializer)?
+            .jitter()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// Applies `value`, read as its field needs, to the builder.
 fn set<T>(
     builder: ConfigBuilder,

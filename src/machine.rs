@@ -259,7 +259,6 @@ impl<I: Instant, C: Borrow<Config> + Clone> Machine<I, C> {
             NO_BOOT => None,
             last => boot.checked_sub(last),
         };
-        self.last_boot = boot;
 
         let actions = match input {
             Input::Inbound => self.inbound_with(now, step),
@@ -270,7 +269,8 @@ impl<I: Instant, C: Borrow<Config> + Clone> Machine<I, C> {
             Input::Resume { slept } => self.resume_with(now, slept, step),
             Input::Reset => self.reset(now),
         };
-        // A reset starts a new machine; its reference is this reading.
+        // After the call (a reset starts a new machine): the reference for
+        // the next reading.
         self.last_boot = boot;
         actions
     }

@@ -293,13 +293,7 @@ fn the_adaptive_window_stays_within_its_bounds() {
 #[test]
 fn a_dead_peer_is_found_sooner_on_a_fast_path() {
     // Three misses of 1.2 s instead of 10 s after replies of 400 ms.
-    let config = Config::builder()
-        .idle(secs(30))
-        .reply_window(secs(10))
-        .max_misses(3)
-        .adaptive_reply_window(secs(1))
-        .build()
-        .expect("valid");
+    let config = adaptive(secs(1));
     let mut h = Harness::new(config, at(0));
     let replied = cycle(&mut h, ms(400));
 
@@ -316,13 +310,7 @@ fn a_late_reply_on_a_tight_window_costs_a_retry_not_the_peer() {
     // The window shrank to 1.2 s; one reply takes 3 s. With two misses
     // allowed, the reply still arrives inside the retry's window (which
     // is anchored to the first) and keeps the peer.
-    let config = Config::builder()
-        .idle(secs(30))
-        .reply_window(secs(10))
-        .max_misses(3)
-        .adaptive_reply_window(secs(1))
-        .build()
-        .expect("valid");
+    let config = adaptive(secs(1));
     let mut h = Harness::new(config, at(0));
     let _ = cycle(&mut h, ms(400));
     let at_probe = h.wakeup().at;

@@ -93,29 +93,7 @@ struct MachineFile {
     mode: Option<keepalive::Mode>,
     #[serde(with = "serde_duration::option")]
     adaptive_reply_window: Option<Duration>,
-    jitter: Option<JitterFile>,
-}
-
-/// `jitter = { shorten = 25 }` or `{ spread = 20 }`, in per cent.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JitterFile {
-    shorten: Option<u8>,
-    spread: Option<u8>,
-}
-
-impl JitterFile {
-    fn jitter(&self) -> Result<keepalive::Jitter, String> {
-        match (self.shorten, self.spread) {
-            (Some(percent), None) => Ok(keepalive::Jitter::Shorten { percent }),
-            (None, Some(percent)) => Ok(keepalive::Jitter::Spread { percent }),
-            _ => Err(
-                "[machine] jitter: give exactly one of shorten or spread, a \
-                      percentage: jitter = { spread = 20 }"
-                    .into(),
-            ),
-        }
-    }
+    jitter: Option<keepalive::Jitter>,
 }
 
 #[derive(Deserialize, Default)]
@@ -405,12 +383,8 @@ impl MachineFile {
         if let Some(min) = self.adaptive_reply_window.or(base.adaptive_reply_window()) {
             builder = builder.adaptive_reply_window(min);
         }
-        let jitter = match &self.jitter {
-            Some(jitter) => jitter.jitter()?,
-            None => base.jitter(),
-        };
         builder
-            .jitter(jitter)
+            .jitter(self.jitter.unwrap_or(base.jitter()))
             .build()
             .map_err(|e| format!("[machine]: {e}"))
     }
